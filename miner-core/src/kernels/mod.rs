@@ -1,0 +1,65 @@
+//! sha256d kernels. Every kernel answers the same question — which nonces of this header
+//! give a hash whose top 32 bits are at most a bound — and every kernel is checked against
+//! the `sha2` crate.
+
+mod portable;
+
+pub use portable::Portable;
+
+/// SHA-256 initial state (FIPS 180-4, 5.3.3).
+pub const H0: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// What stays fixed while the nonce of one 80-byte header varies: the midstate after the
+/// first 64-byte block and the three big-endian message words that precede the nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderWork {
+    /// State after compressing header bytes 0..64.
+    pub midstate: [u32; 8],
+    /// Header bytes 64..76 (end of merkle root, ntime, nbits) as big-endian words,
+    /// i.e. words 0..3 of the second SHA-256 block.
+    pub tail: [u32; 3],
+}
+
+impl HeaderWork {
+    /// Precomputes the midstate of `header`; its nonce field (bytes 76..80) is ignored.
+    pub fn new(header: &[u8; 80]) -> Self {
+        let mut midstate = H0;
+        let first: &[u8; 64] = header[..64].try_into().expect("64 bytes");
+        sha2::compress256(&mut midstate, std::slice::from_ref(first.into()));
+        let word =
+            |i: usize| u32::from_be_bytes(header[64 + 4 * i..68 + 4 * i].try_into().expect("4"));
+        HeaderWork {
+            midstate,
+            tail: [word(0), word(1), word(2)],
+        }
+    }
+}
+
+/// A nonce-scanning sha256d implementation.
+pub trait Kernel: Send + Sync {
+    /// Name as used by `--kernel` (`portable`, `sha-ni`, `avx2`, `avx512`).
+    fn name(&self) -> &'static str;
+
+    /// Hashes the header of `work` with each nonce in `start ..= start + (count - 1)` and
+    /// appends to `found`, in increasing order, every nonce whose hash has its top 32 bits
+    /// (hash bytes 28..32 read as a little-endian u32, the most significant word of the
+    /// hash as a 256-bit little-endian number) `<= top_max`. Callers then check the full
+    /// target. `start + count` must not exceed 2^32. Returns the number of hashes done.
+    fn scan(
+        &self,
+        work: &HeaderWork,
+        start: u32,
+        count: u32,
+        top_max: u32,
+        found: &mut Vec<u32>,
+    ) -> u64;
+}
+
+/// sha256d of a whole 80-byte header with the `sha2` crate: the reference every kernel is
+/// checked against. Bytes in internal order (reverse them for display).
+pub fn sha256d(header: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(Sha256::digest(header)).into()
+}
