@@ -1,5 +1,51 @@
 //! `mesos-miner`: command-line entry. Parses arguments and dispatches to the workspace crates.
+//!
+//! Each subcommand lives in its own module under `cmd/` with an `Args` struct (clap derive)
+//! and a `run(args) -> anyhow::Result<()>`. Bad input is reported as one line on stderr with
+//! exit code 2 (see [`UsageError`]).
 
-fn main() {
-    println!("mesos-miner");
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mesos-miner",
+    version,
+    about = "Distributed CPU sha256d miner for Apache Mesos"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the block hash (display order) of an 80-byte header given in hex.
+    Hash(cmd::hash::Args),
+}
+
+/// An error in what the user gave us: printed as one line, exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(args) => cmd::hash::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mesos-miner: {err:#}");
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
 }
