@@ -5,3 +5,4 @@
 //! It does not own the Stratum wire protocol (the `stratum` crate) nor any Mesos code.
 
 pub mod kernels;
+pub mod work;
