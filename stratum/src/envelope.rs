@@ -1,0 +1,416 @@
+//! The JSON-RPC envelope of Stratum v1 (spec/stratum.md Part A.1 "Transport"): requests
+//! (`id`, `method`, `params`), replies (`id`, `result`, `error`) and notifications (a
+//! `method` with `"id": null`). Both error forms are understood: the classic array
+//! `[code, "message", data]` and ckpool's `result:false` + `"reject-reason"`.
+
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+/// A request id. Stratum peers use integers; strings are accepted because JSON-RPC allows them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Id {
+    /// A numeric id (what every pool and miner here uses).
+    Num(u64),
+    /// A string id.
+    Str(String),
+}
+
+impl Id {
+    fn from_json(v: &Value) -> Result<Option<Id>, MessageError> {
+        match v {
+            Value::Null => Ok(None),
+            Value::Number(n) => n
+                .as_u64()
+                .map(|n| Some(Id::Num(n)))
+                .ok_or(MessageError::BadId),
+            Value::String(s) if s.len() <= 64 => Ok(Some(Id::Str(s.clone()))),
+            _ => Err(MessageError::BadId),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
+            Id::Num(n) => json!(n),
+            Id::Str(s) => json!(s),
+        }
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::Num(n) => write!(f, "{n}"),
+            Id::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// The Stratum share error codes 20–25 (spec "Error codes"; the same enum as Miningcore's
+/// `StratumError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 20: other / unknown (also bad extranonce2 length, ntime out of range).
+    Other = 20,
+    /// 21: job not found — used for stale shares.
+    JobNotFound = 21,
+    /// 22: duplicate share.
+    Duplicate = 22,
+    /// 23: low difficulty share.
+    LowDifficulty = 23,
+    /// 24: unauthorized worker.
+    Unauthorized = 24,
+    /// 25: not subscribed.
+    NotSubscribed = 25,
+}
+
+impl ErrorCode {
+    /// The code for a number, if it is one of 20–25.
+    pub fn from_code(code: i64) -> Option<ErrorCode> {
+        Some(match code {
+            20 => ErrorCode::Other,
+            21 => ErrorCode::JobNotFound,
+            22 => ErrorCode::Duplicate,
+            23 => ErrorCode::LowDifficulty,
+            24 => ErrorCode::Unauthorized,
+            25 => ErrorCode::NotSubscribed,
+            _ => return None,
+        })
+    }
+
+    /// The numeric code.
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    /// The conventional message text for this code.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::Other => "Other/Unknown",
+            ErrorCode::JobNotFound => "Job not found",
+            ErrorCode::Duplicate => "Duplicate share",
+            ErrorCode::LowDifficulty => "Low difficulty share",
+            ErrorCode::Unauthorized => "Unauthorized worker",
+            ErrorCode::NotSubscribed => "Not subscribed",
+        }
+    }
+}
+
+/// The `error` member of a reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    /// Numeric code (20–25 for share errors; anything for others).
+    pub code: i64,
+    /// Human-readable text (what cpuminer prints as the reject reason).
+    pub message: String,
+    /// Third array element (traceback), usually null.
+    pub data: Value,
+}
+
+impl RpcError {
+    /// An error with one of the standard codes and the given message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code: code.code(),
+            message: message.into(),
+            data: Value::Null,
+        }
+    }
+
+    /// The standard code, if the number is one of 20–25.
+    pub fn kind(&self) -> Option<ErrorCode> {
+        ErrorCode::from_code(self.code)
+    }
+
+    fn from_json(v: &Value) -> Result<Option<RpcError>, MessageError> {
+        let text = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        Ok(Some(match v {
+            Value::Null => return Ok(None),
+            Value::Array(a) => RpcError {
+                code: a
+                    .first()
+                    .and_then(Value::as_i64)
+                    .ok_or(MessageError::BadError)?,
+                message: text(a.get(1)),
+                data: a.get(2).cloned().unwrap_or(Value::Null),
+            },
+            Value::Object(o) => RpcError {
+                code: o
+                    .get("code")
+                    .and_then(Value::as_i64)
+                    .ok_or(MessageError::BadError)?,
+                message: text(o.get("message")),
+                data: o.get("data").cloned().unwrap_or(Value::Null),
+            },
+            Value::String(s) => RpcError {
+                code: 20,
+                message: s.clone(),
+                data: Value::Null,
+            },
+            _ => return Err(MessageError::BadError),
+        }))
+    }
+
+    fn to_json(&self) -> Value {
+        json!([self.code, self.message, self.data])
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (code {})", self.message, self.code)
+    }
+}
+
+/// A request: has an id and expects a reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Matches the reply to this request.
+    pub id: Id,
+    /// Method name, e.g. `mining.submit`.
+    pub method: String,
+    /// Positional params.
+    pub params: Vec<Value>,
+}
+
+/// A notification: a method call with `"id": null`, no reply expected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Method name, e.g. `mining.notify`.
+    pub method: String,
+    /// Positional params.
+    pub params: Vec<Value>,
+}
+
+/// A reply to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The request's id (null when the peer could not read the request's id).
+    pub id: Option<Id>,
+    /// `result` (null when absent).
+    pub result: Value,
+    /// `error`, when not null.
+    pub error: Option<RpcError>,
+    /// ckpool's `"reject-reason"` key, sent with `result:false` on a rejected share.
+    pub reject_reason: Option<String>,
+}
+
+/// Why a reply does not mean success: a code when the peer gave one, and the text to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The error code, if the array/object error form was used.
+    pub code: Option<i64>,
+    /// The reason: error message, ckpool's reject-reason, or a description of the result.
+    pub reason: String,
+}
+
+impl Rejection {
+    /// The standard code, if one of 20–25 was given.
+    pub fn kind(&self) -> Option<ErrorCode> {
+        self.code.and_then(ErrorCode::from_code)
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "{} (code {code})", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+impl Response {
+    /// A success reply.
+    pub fn ok(id: Id, result: Value) -> Self {
+        Self {
+            id: Some(id),
+            result,
+            error: None,
+            reject_reason: None,
+        }
+    }
+
+    /// An error reply in the classic array form (`result: null`).
+    pub fn err(id: Option<Id>, error: RpcError) -> Self {
+        Self {
+            id,
+            result: Value::Null,
+            error: Some(error),
+            reject_reason: None,
+        }
+    }
+
+    /// The error, if any, as a [`Rejection`] (either error form).
+    pub fn rejection(&self) -> Option<Rejection> {
+        if let Some(e) = &self.error {
+            let reason = match (&self.reject_reason, e.message.is_empty()) {
+                (Some(r), true) => r.clone(),
+                _ => e.message.clone(),
+            };
+            return Some(Rejection {
+                code: Some(e.code),
+                reason,
+            });
+        }
+        None
+    }
+
+    /// Interprets a reply whose success value is `true` (authorize, submit, extranonce
+    /// subscribe): `Ok` for `true`; otherwise the error, ckpool's reject-reason, or a text
+    /// describing the unexpected result.
+    pub fn bool_outcome(&self) -> Result<(), Rejection> {
+        if let Some(r) = self.rejection() {
+            return Err(r);
+        }
+        match (&self.result, &self.reject_reason) {
+            (Value::Bool(true), _) => Ok(()),
+            (_, Some(reason)) => Err(Rejection {
+                code: None,
+                reason: reason.clone(),
+            }),
+            (other, None) => Err(Rejection {
+                code: None,
+                reason: format!("result {other}"),
+            }),
+        }
+    }
+}
+
+/// Any Stratum line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A method call expecting a reply.
+    Request(Request),
+    /// A method call with a null id.
+    Notification(Notification),
+    /// A reply.
+    Response(Response),
+}
+
+/// Why a line is not a Stratum message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MessageError {
+    /// Not JSON.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// JSON, but not an object.
+    #[error("not a JSON object")]
+    NotObject,
+    /// `id` is neither null, an unsigned integer nor a short string.
+    #[error("invalid id")]
+    BadId,
+    /// `method` is not a string.
+    #[error("method is not a string")]
+    BadMethod,
+    /// `params` is neither absent, null nor an array.
+    #[error("params is not an array")]
+    ParamsNotArray,
+    /// `error` is not null, an array/object with a numeric code, or a string.
+    #[error("invalid error member")]
+    BadError,
+    /// No `method`, `result` or `error`.
+    #[error("neither a request nor a reply")]
+    Unrecognised,
+}
+
+impl Message {
+    /// Parses one line (without its newline).
+    pub fn parse(line: &str) -> Result<Message, MessageError> {
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| MessageError::Json(e.to_string()))?;
+        let Value::Object(obj) = value else {
+            return Err(MessageError::NotObject);
+        };
+        let id = Id::from_json(obj.get("id").unwrap_or(&Value::Null))?;
+        if let Some(method) = obj.get("method").filter(|m| !m.is_null()) {
+            let method = method.as_str().ok_or(MessageError::BadMethod)?.to_owned();
+            let params = match obj.get("params") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(a)) => a.clone(),
+                Some(_) => return Err(MessageError::ParamsNotArray),
+            };
+            return Ok(match id {
+                Some(id) => Message::Request(Request { id, method, params }),
+                None => Message::Notification(Notification { method, params }),
+            });
+        }
+        if !obj.contains_key("result") && !obj.contains_key("error") {
+            return Err(MessageError::Unrecognised);
+        }
+        let error = RpcError::from_json(obj.get("error").unwrap_or(&Value::Null))?;
+        let reject_reason = obj
+            .get("reject-reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let result = obj.get("result").cloned().unwrap_or(Value::Null);
+        Ok(Message::Response(Response {
+            id,
+            result,
+            error,
+            reject_reason,
+        }))
+    }
+
+    /// The JSON text, without a newline.
+    pub fn to_json_string(&self) -> String {
+        let mut obj = Map::new();
+        match self {
+            Message::Request(r) => {
+                obj.insert("id".into(), r.id.to_json());
+                obj.insert("method".into(), json!(r.method));
+                obj.insert("params".into(), Value::Array(r.params.clone()));
+            }
+            Message::Notification(n) => {
+                obj.insert("id".into(), Value::Null);
+                obj.insert("method".into(), json!(n.method));
+                obj.insert("params".into(), Value::Array(n.params.clone()));
+            }
+            Message::Response(r) => {
+                obj.insert("id".into(), r.id.as_ref().map_or(Value::Null, Id::to_json));
+                obj.insert("result".into(), r.result.clone());
+                obj.insert(
+                    "error".into(),
+                    r.error.as_ref().map_or(Value::Null, RpcError::to_json),
+                );
+                if let Some(reason) = &r.reject_reason {
+                    obj.insert("reject-reason".into(), json!(reason));
+                }
+            }
+        }
+        Value::Object(obj).to_string()
+    }
+
+    /// The line to write: JSON followed by `\n`.
+    pub fn to_line(&self) -> String {
+        let mut s = self.to_json_string();
+        s.push('\n');
+        s
+    }
+}
+
+impl From<Request> for Message {
+    fn from(r: Request) -> Self {
+        Message::Request(r)
+    }
+}
+
+impl From<Notification> for Message {
+    fn from(n: Notification) -> Self {
+        Message::Notification(n)
+    }
+}
+
+impl From<Response> for Message {
+    fn from(r: Response) -> Self {
+        Message::Response(r)
+    }
+}
+
+#[cfg(test)]
+#[path = "envelope_tests.rs"]
+mod tests;
