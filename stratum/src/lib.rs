@@ -11,6 +11,7 @@
 //! session's `handle_line`, then write every `poll_transmit` line and act on every
 //! `poll_event`.
 
+pub mod client;
 pub mod codec;
 pub mod envelope;
 pub mod methods;

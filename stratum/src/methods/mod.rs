@@ -168,4 +168,4 @@ pub(crate) fn wrong(what: &'static str) -> ParamProblem {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
