@@ -14,6 +14,7 @@
 pub mod client;
 pub mod codec;
 pub mod envelope;
+pub mod error;
 pub mod methods;
 pub mod wire;
 
@@ -21,6 +22,7 @@ pub use codec::{CodecError, DEFAULT_MAX_LINE, LineCodec};
 pub use envelope::{
     ErrorCode, Id, Message, MessageError, Notification, Rejection, Request, Response, RpcError,
 };
+pub use error::ProtocolError;
 pub use methods::{ClientRequest, Method, ParamsError, ServerMessage};
 pub use wire::{
     Difficulty, Extranonce1, Extranonce2, JobId, PrevHash, VersionMask, WireError, u32_from_hex,

@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::envelope::ErrorCode;
+use crate::envelope::{ErrorCode, Rejection};
+use crate::methods::VersionRollingRequest;
 use crate::methods::tests::BLOCK_100000_NOTIFY;
+use crate::wire::Extranonce2;
 
 const AGENT: &str = "mesos-miner/0.1.0";
 const CKPOOL_SUBSCRIBE: &str =
