@@ -21,6 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prost::Message::encode_to_vec(&fds),
     )?;
 
-    prost_build::Config::new().compile_fds(fds)?;
+    // BTreeMap: map fields (TaskInfo.limits, FrameworkInfo.offer_filters) then encode in a
+    // deterministic (sorted) order, so equal messages give equal bytes.
+    prost_build::Config::new()
+        .btree_map(["."])
+        .compile_fds(fds)?;
     Ok(())
 }

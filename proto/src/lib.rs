@@ -32,6 +32,12 @@ pub mod mesos {
     }
 }
 
+pub mod calls;
+mod ids;
+pub mod recordio;
+pub mod resources;
+mod status;
+
 pub use mesos::v1;
 pub use mesos::v1::{executor, scheduler};
 pub use prost::Message;
