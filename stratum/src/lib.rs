@@ -16,6 +16,7 @@ pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod methods;
+pub mod server;
 pub mod wire;
 
 pub use codec::{CodecError, DEFAULT_MAX_LINE, LineCodec};

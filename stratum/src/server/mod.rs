@@ -1,0 +1,373 @@
+//! The pool's side of one Stratum connection as a sans-IO state machine.
+//!
+//! [`ServerSession`] holds one connection's protocol state: subscription, authorized
+//! workers, negotiated version-rolling mask, the jobs this miner was sent with the
+//! difficulty of each, submitted shares (for duplicates) and vardiff. The pool's connection
+//! task feeds it lines with [`ServerSession::handle_line`] (passing its [`ServerHooks`]),
+//! pushes jobs with [`ServerSession::send_job`], writes every line from
+//! [`ServerSession::poll_transmit`] and reads [`ServerSession::poll_event`] for its books.
+//!
+//! Decisions that need pool-wide state are asked through [`ServerHooks`]: the extranonce1 and
+//! session id of a subscription (and whether an offered session id is resumed), whether a
+//! worker may authorize, and the proof-of-work check of a share (sha256d stays out of this
+//! crate). Everything else is checked here, in ckpool's order where it matters (spec "Error
+//! codes", "mining.submit"): not subscribed (25), unauthorized worker (24), unknown or stale
+//! job (21), bad extranonce2 length / ntime out of `[job ntime, job ntime + 7000]` / version
+//! bits outside the mask (20), duplicate (22); then the hook judges the target (23).
+//!
+//! Difficulty (spec "mining.set_difficulty" timing): a new difficulty (vardiff, suggestion,
+//! configure minimum, or [`ServerSession::set_difficulty`]) is pending until the next
+//! [`ServerSession::send_job`], which writes `mining.set_difficulty` just before
+//! `mining.notify`. Each job remembers the difficulty it was sent with, and its shares are
+//! judged at that difficulty (ckpool's `old_diff` rule), which is what a miner that latches
+//! difficulty at the next notify expects. The pool should send jobs regularly (say every
+//! 30 s) so that difficulty changes reach the miner.
+
+mod handle;
+mod submit;
+#[cfg(test)]
+mod tests;
+pub mod vardiff;
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Instant;
+
+use crate::CodecError;
+use crate::envelope::{Message, RpcError};
+use crate::error::ProtocolError;
+use crate::methods::server::{Notify, SetDifficulty};
+use crate::methods::{Method, Submit};
+use crate::wire::{Difficulty, Extranonce1, Extranonce2, JobId, VersionMask};
+pub use vardiff::{Vardiff, VardiffConfig, next_difficulty};
+
+/// Settings of a server session (usually one value shared by all connections).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Bytes of extranonce2 each miner fills (ckpool's default is 8).
+    pub extranonce2_size: usize,
+    /// Bits the pool lets miners roll (BIP310); `None` refuses version rolling.
+    pub version_rolling_mask: Option<VersionMask>,
+    /// Difficulty of a new connection.
+    pub initial_difficulty: Difficulty,
+    /// Lowest difficulty vardiff or a suggestion may reach.
+    pub min_difficulty: Difficulty,
+    /// Highest difficulty vardiff or a suggestion may reach.
+    pub max_difficulty: Difficulty,
+    /// Vardiff, or `None` for a fixed difficulty.
+    pub vardiff: Option<VardiffConfig>,
+    /// How far a submitted ntime may be ahead of the job's (ckpool: 7000 s).
+    pub ntime_max_forward: u32,
+    /// Jobs remembered per connection; shares of older ones are stale (21).
+    pub max_jobs: usize,
+    /// Most worker names one connection may authorize.
+    pub max_workers: usize,
+}
+
+impl Default for ServerConfig {
+    /// en2 size 8, BIP320 rolling mask, difficulty 0.01 (a CPU thread finds a share about
+    /// every 10 s at ~4 MH/s) within [0.0001, 2^32], default vardiff, ntime +7000 s, 16 jobs.
+    fn default() -> Self {
+        Self {
+            extranonce2_size: 8,
+            version_rolling_mask: Some(VersionMask::BIP320),
+            initial_difficulty: Difficulty::new(0.01).unwrap_or(Difficulty::ONE),
+            min_difficulty: Difficulty::new(0.0001).unwrap_or(Difficulty::ONE),
+            max_difficulty: Difficulty::new(4_294_967_296.0).unwrap_or(Difficulty::ONE),
+            vardiff: Some(VardiffConfig::default()),
+            ntime_max_forward: 7000,
+            max_jobs: 16,
+            max_workers: 32,
+        }
+    }
+}
+
+/// What the pool grants a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeGrant {
+    /// This connection's extranonce1 (unique among live connections).
+    pub extranonce1: Extranonce1,
+    /// The id the miner may offer later to resume (returned as the `mining.notify`
+    /// subscription id).
+    pub session_id: String,
+}
+
+/// A share that passed every check of the session; the pool judges its proof of work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareCheck {
+    /// The authorized worker that submitted it.
+    pub worker: String,
+    /// The job (the pool's id, as sent in `mining.notify`).
+    pub job_id: JobId,
+    /// This connection's extranonce1 (when the job was sent).
+    pub extranonce1: Extranonce1,
+    /// The submitted extranonce2 (length already checked).
+    pub extranonce2: Extranonce2,
+    /// Submitted ntime (range already checked).
+    pub ntime: u32,
+    /// Submitted nonce (value; little-endian in the header).
+    pub nonce: u32,
+    /// The header version: the job's, or rebuilt from `version_bits` with the mask.
+    pub version: u32,
+    /// The difficulty the share must meet (the job's difficulty on this connection).
+    pub difficulty: Difficulty,
+}
+
+/// Decisions the session asks of the pool.
+pub trait ServerHooks {
+    /// A `mining.subscribe`: give this connection an extranonce1 and session id. `resume`
+    /// is the session id the miner offered; grant the same extranonce1 again if the pool
+    /// still knows it and it is free. An `Err` is sent to the miner as the error.
+    fn subscribe(
+        &mut self,
+        resume: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<SubscribeGrant, RpcError>;
+
+    /// A `mining.authorize`: may this worker mine here?
+    fn authorize(&mut self, username: &str, password: &str) -> bool;
+
+    /// The proof-of-work check (and block detection) of a share. Return
+    /// `Err(RpcError::new(ErrorCode::LowDifficulty, ..))` when it misses the share target.
+    fn check_share(&mut self, share: &ShareCheck) -> Result<(), RpcError>;
+}
+
+/// What happened on the connection, for the pool's books and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// A subscription was granted.
+    Subscribed {
+        /// The grant.
+        grant: SubscribeGrant,
+        /// The miner's user agent.
+        user_agent: Option<String>,
+        /// True when the offered session id was granted again.
+        resumed: bool,
+    },
+    /// A worker authorized.
+    Authorized(String),
+    /// A worker was refused.
+    AuthFailed(String),
+    /// Version rolling was agreed with this mask.
+    VersionRolling(VersionMask),
+    /// `mining.set_difficulty` was just written (before a notify).
+    DifficultySent(Difficulty),
+    /// A share was accepted.
+    ShareAccepted {
+        /// The share as checked.
+        share: ShareCheck,
+    },
+    /// A share was rejected with this error (sent to the miner).
+    ShareRejected {
+        /// The submit, when its params could be read.
+        submit: Option<Submit>,
+        /// The error sent.
+        error: RpcError,
+    },
+    /// A line that was malformed or unexpected; an error reply was sent when it had an id.
+    ProtocolError(ProtocolError),
+}
+
+/// Counters of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ServerStats {
+    /// Shares accepted.
+    pub accepted: u64,
+    /// Shares rejected.
+    pub rejected: u64,
+    /// Sum of the difficulties of accepted shares (hashes ≈ sum × 2^32).
+    pub accepted_difficulty: f64,
+    /// Malformed or unexpected lines.
+    pub protocol_errors: u64,
+}
+
+#[derive(Debug, Clone)]
+struct JobRecord {
+    id: JobId,
+    ntime: u32,
+    version: u32,
+    difficulty: Difficulty,
+    seen: HashSet<(Extranonce2, u32, u32, u32)>,
+}
+
+/// One connection's server protocol state. See the [module docs](self).
+#[derive(Debug)]
+pub struct ServerSession {
+    config: ServerConfig,
+    grant: Option<SubscribeGrant>,
+    workers: Vec<String>,
+    version_mask: Option<VersionMask>,
+    difficulty: Difficulty,
+    pending_difficulty: Option<Difficulty>,
+    min_difficulty: Difficulty,
+    vardiff: Option<Vardiff>,
+    latest_job: Option<Notify>,
+    started: bool,
+    difficulty_sent: bool,
+    jobs: VecDeque<JobRecord>,
+    transmit: VecDeque<String>,
+    events: VecDeque<ServerEvent>,
+    stats: ServerStats,
+}
+
+impl ServerSession {
+    /// A session for a connection accepted at `now`.
+    pub fn new(config: ServerConfig, now: Instant) -> Self {
+        let difficulty = config
+            .initial_difficulty
+            .clamp(config.min_difficulty, config.max_difficulty);
+        Self {
+            grant: None,
+            workers: Vec::new(),
+            version_mask: None,
+            difficulty,
+            pending_difficulty: None,
+            min_difficulty: config.min_difficulty,
+            vardiff: config.vardiff.map(|v| Vardiff::new(v, now)),
+            latest_job: None,
+            started: false,
+            difficulty_sent: false,
+            jobs: VecDeque::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: ServerStats::default(),
+            config,
+        }
+    }
+
+    /// Processes one received line (without its newline).
+    pub fn handle_line(&mut self, line: &str, now: Instant, hooks: &mut impl ServerHooks) {
+        match Message::parse(line) {
+            Ok(msg) => self.handle_message(msg, now, hooks),
+            Err(e) => self.protocol_error(e.into()),
+        }
+    }
+
+    /// Records a line the codec refused.
+    pub fn handle_codec_error(&mut self, error: CodecError) {
+        self.protocol_error(error.into());
+    }
+
+    /// Sends a job: a pending difficulty change first (`mining.set_difficulty`), then
+    /// `mining.notify`. Before the miner is subscribed and authorized the job is only kept,
+    /// and sent (as clean) once it is. A clean job makes every earlier job stale (21).
+    pub fn send_job(&mut self, notify: &Notify, now: Instant) {
+        self.latest_job = Some(notify.clone());
+        if !self.started {
+            return;
+        }
+        self.retarget(now);
+        self.write_job(notify.clone(), now);
+    }
+
+    /// Sets the difficulty for the next job (clamped to the session's limits).
+    pub fn set_difficulty(&mut self, difficulty: Difficulty, now: Instant) {
+        let d = difficulty.clamp(self.min_difficulty, self.config.max_difficulty);
+        self.pending_difficulty = (d != self.difficulty).then_some(d);
+        if let Some(v) = &mut self.vardiff {
+            v.reset(now);
+        }
+    }
+
+    /// Sends a notification (e.g. `client.reconnect`, `client.show_message`).
+    pub fn send_notification(&mut self, method: &impl Method) {
+        self.transmit
+            .push_back(Message::from(method.to_notification()).to_line());
+    }
+
+    /// The next line to write (JSON + `\n`), in order.
+    pub fn poll_transmit(&mut self) -> Option<String> {
+        self.transmit.pop_front()
+    }
+
+    /// The next event, in order.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// The subscription, once granted.
+    pub fn grant(&self) -> Option<&SubscribeGrant> {
+        self.grant.as_ref()
+    }
+
+    /// Authorized worker names.
+    pub fn workers(&self) -> &[String] {
+        &self.workers
+    }
+
+    /// The difficulty of the latest job sent.
+    pub fn difficulty(&self) -> Difficulty {
+        self.difficulty
+    }
+
+    /// The agreed version-rolling mask.
+    pub fn version_mask(&self) -> Option<VersionMask> {
+        self.version_mask
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ServerStats {
+        self.stats
+    }
+
+    fn protocol_error(&mut self, e: ProtocolError) {
+        self.stats.protocol_errors += 1;
+        self.events.push_back(ServerEvent::ProtocolError(e));
+    }
+
+    fn retarget(&mut self, now: Instant) {
+        let (min, max) = (self.min_difficulty, self.config.max_difficulty);
+        let base = self.pending_difficulty.unwrap_or(self.difficulty);
+        if let Some(next) = self
+            .vardiff
+            .as_mut()
+            .and_then(|v| v.retarget(base, min, max, now))
+        {
+            self.pending_difficulty = Some(next);
+        }
+    }
+
+    fn write_job(&mut self, mut notify: Notify, now: Instant) {
+        let next = self.pending_difficulty.take().unwrap_or(self.difficulty);
+        if next != self.difficulty || !self.difficulty_sent {
+            // The miner applies it from this notify on (spec: set_difficulty just before notify).
+            self.difficulty = next;
+            self.difficulty_sent = true;
+            let m = SetDifficulty { difficulty: next };
+            self.transmit
+                .push_back(Message::from(m.to_notification()).to_line());
+            self.events.push_back(ServerEvent::DifficultySent(next));
+            if let Some(v) = &mut self.vardiff {
+                v.reset(now);
+            }
+        }
+        if notify.clean_jobs {
+            self.jobs.clear();
+        }
+        while self.jobs.len() >= self.config.max_jobs.max(1) {
+            self.jobs.pop_front();
+        }
+        self.jobs.retain(|j| j.id != notify.job_id);
+        self.jobs.push_back(JobRecord {
+            id: notify.job_id.clone(),
+            ntime: notify.ntime,
+            version: notify.version,
+            difficulty: self.difficulty,
+            seen: HashSet::new(),
+        });
+        notify.clean_jobs |= self.jobs.len() == 1;
+        self.transmit
+            .push_back(Message::from(notify.to_notification()).to_line());
+    }
+
+    /// Sends the kept job once the miner is both subscribed and authorized.
+    fn maybe_start(&mut self, now: Instant) {
+        if self.started || self.grant.is_none() || self.workers.is_empty() {
+            return;
+        }
+        self.started = true;
+        if let Some(mut job) = self.latest_job.clone() {
+            job.clean_jobs = true;
+            self.write_job(job, now);
+        }
+    }
+}
