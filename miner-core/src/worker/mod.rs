@@ -1,0 +1,17 @@
+//! The Stratum worker: a thin tokio driver that joins a `stratum` client session to the
+//! search threads ([`crate::search::Miner`]), plus the pure pieces it is built from: pool
+//! URLs, TLS, the reconnect/failover policy, share accounting and output lines, and the
+//! `/summary` API.
+//!
+//! Hashing never runs on the tokio runtime: the driver only moves lines, starts jobs on the
+//! miner's own rayon pool and forwards found shares (STYLE.md habit 10).
+
+pub mod api;
+pub mod policy;
+pub mod stats;
+pub mod tls;
+pub mod url;
+
+pub use policy::{Failover, Next, RetryPolicy, backoff};
+pub use stats::{ShareCounts, Status, Summary};
+pub use url::{PoolUrl, UrlError};
