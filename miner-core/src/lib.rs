@@ -5,4 +5,12 @@
 //! It does not own the Stratum wire protocol (the `stratum` crate) nor any Mesos code.
 
 pub mod kernels;
+pub mod meter;
+pub mod search;
+pub mod target;
 pub mod work;
+mod wide;
+
+pub use meter::{Meter, Rates};
+pub use search::{FixedHeader, Found, Job, Miner, SearchError, WorkSource};
+pub use target::{DIFF1, Difficulty, Target, TargetError, hash_difficulty};
