@@ -3,12 +3,14 @@
 //! enums [`ClientRequest`] and [`ServerMessage`] dispatch a parsed line by method name.
 
 pub mod client;
+pub mod configure;
 pub mod server;
 
 pub use client::{
-    Authorize, ClientRequest, Configure, ConfigureResult, ExtranonceSubscribe, Submit, Subscribe,
-    SubscribeResult, SuggestDifficulty, VersionRollingRequest,
+    Authorize, ClientRequest, ExtranonceSubscribe, Submit, Subscribe, SubscribeResult,
+    SuggestDifficulty,
 };
+pub use configure::{Configure, ConfigureResult, VersionRollingRequest};
 pub use server::{
     GetVersion, Notify, Ping, Reconnect, ServerMessage, SetDifficulty, SetExtranonce,
     SetVersionMask, ShowMessage,
