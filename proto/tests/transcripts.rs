@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{Http, files_ending, hex_dumps, is_executor_file, py_bytes_literals, short};
+use common::{
+    Http, Recorded, files_ending, hex_dumps, is_executor_file, py_bytes_literals,
+    recorded_requests, short,
+};
 use proto::{Message, executor, recordio, scheduler};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -215,49 +218,6 @@ fn is_agent_checkpoint_out_of_order(side: Side, bytes: &[u8]) -> bool {
         && bytes
             .windows(mesos_order.len())
             .any(|w| w == mesos_order.as_slice())
-}
-
-/// One recorded request, with the response recorded after it (if any).
-struct Recorded {
-    origin: String,
-    request: Http,
-    response: Option<Http>,
-}
-
-fn recorded_requests() -> Vec<Recorded> {
-    let mut out = Vec::new();
-    for path in files_ending(".txt") {
-        let text = std::fs::read_to_string(&path).expect("readable .txt");
-        let parsed: Vec<Http> = py_bytes_literals(&text)
-            .iter()
-            .filter_map(|l| Http::parse(l).ok())
-            .collect();
-        for (i, http) in parsed.iter().enumerate() {
-            if !http.is_request() || !http.start_line.starts_with("POST ") {
-                continue;
-            }
-            let response = parsed[i + 1..]
-                .iter()
-                .take_while(|h| !h.is_request())
-                .next()
-                .cloned();
-            out.push(Recorded {
-                origin: format!("{} request #{i} {}", short(&path), http.path()),
-                request: http.clone(),
-                response,
-            });
-        }
-    }
-    for path in files_ending("request.bin") {
-        let raw = std::fs::read(&path).expect("readable .bin");
-        let request = Http::parse(&raw).unwrap_or_else(|e| panic!("{}: {e}", short(&path)));
-        out.push(Recorded {
-            origin: short(&path),
-            request,
-            response: None,
-        });
-    }
-    out
 }
 
 #[test]

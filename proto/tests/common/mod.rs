@@ -110,6 +110,49 @@ fn parse_literal(bytes: &[u8], start: usize) -> Option<(Vec<u8>, usize)> {
     None
 }
 
+/// One recorded request, with the response recorded after it (if any).
+pub struct Recorded {
+    pub origin: String,
+    pub request: Http,
+    pub response: Option<Http>,
+}
+
+pub fn recorded_requests() -> Vec<Recorded> {
+    let mut out = Vec::new();
+    for path in files_ending(".txt") {
+        let text = std::fs::read_to_string(&path).expect("readable .txt");
+        let parsed: Vec<Http> = py_bytes_literals(&text)
+            .iter()
+            .filter_map(|l| Http::parse(l).ok())
+            .collect();
+        for (i, http) in parsed.iter().enumerate() {
+            if !http.is_request() || !http.start_line.starts_with("POST ") {
+                continue;
+            }
+            let response = parsed[i + 1..]
+                .iter()
+                .take_while(|h| !h.is_request())
+                .next()
+                .cloned();
+            out.push(Recorded {
+                origin: format!("{} request #{i} {}", short(&path), http.path()),
+                request: http.clone(),
+                response,
+            });
+        }
+    }
+    for path in files_ending("request.bin") {
+        let raw = std::fs::read(&path).expect("readable .bin");
+        let request = Http::parse(&raw).unwrap_or_else(|e| panic!("{}: {e}", short(&path)));
+        out.push(Recorded {
+            origin: short(&path),
+            request,
+            response: None,
+        });
+    }
+    out
+}
+
 /// Payloads of `hex: <hex>` / `hex=<hex>` dumps (one event each); `(omitted)` is skipped.
 pub fn hex_dumps(text: &str) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
