@@ -9,6 +9,7 @@ pub mod meter;
 pub mod search;
 pub mod target;
 pub mod work;
+pub mod worker;
 mod wide;
 
 pub use meter::{Meter, Rates};

@@ -125,6 +125,21 @@ impl Job {
         })
     }
 
+    /// The job of a `mining.notify` the `stratum` crate already decoded.
+    pub fn from_notify(n: &stratum::methods::Notify) -> Job {
+        Job {
+            job_id: n.job_id.as_str().to_owned(),
+            prevhash: n.prevhash.header_bytes(),
+            coinb1: n.coinb1.clone(),
+            coinb2: n.coinb2.clone(),
+            merkle_branch: n.merkle_branch.clone(),
+            version: n.version,
+            nbits: n.nbits,
+            ntime: n.ntime,
+            clean_jobs: n.clean_jobs,
+        }
+    }
+
     /// Header bytes: version LE ‖ prevhash ‖ merkle root ‖ ntime LE ‖ nbits LE ‖ nonce LE.
     pub fn header(&self, version: u32, merkle_root: &[u8; 32], nonce: u32) -> [u8; 80] {
         let mut h = [0u8; 80];

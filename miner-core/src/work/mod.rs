@@ -17,6 +17,8 @@ pub use space::{Extranonce2, HeaderSpace};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::search::WorkSource;
+
 /// One header to scan: the 80 bytes (nonce field zero) and what a share of it must carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -55,6 +57,17 @@ impl Work {
         })
     }
 
+    /// The same work with its first `index` headers marked as handed out.
+    pub fn starting_at(self, index: u64) -> Self {
+        self.next_index.store(index, Ordering::Relaxed);
+        self
+    }
+
+    /// This connection's extranonce1.
+    pub fn extranonce1(&self) -> &[u8] {
+        &self.extranonce1
+    }
+
     /// The job this work was built from.
     pub fn job(&self) -> &Arc<Job> {
         &self.job
@@ -63,6 +76,17 @@ impl Work {
     /// The BIP310 mask in force for this work (0 = no rolling).
     pub fn version_mask(&self) -> u32 {
         self.space.version_mask()
+    }
+
+    /// One past the highest header index handed out so far: where a restart of this job
+    /// (e.g. after a reconnect that resumed the same session) must begin to hash nothing twice.
+    pub fn high_water(&self) -> u64 {
+        self.next_index.load(Ordering::Relaxed)
+    }
+
+    /// The extranonce2 space, to map a found share's header index back to its values.
+    pub fn space(&self) -> &HeaderSpace {
+        &self.space
     }
 
     /// The next header nobody has been given yet, or `None` when the whole extranonce2
@@ -101,5 +125,42 @@ impl Work {
     pub fn header_bytes(&self, extranonce2: &Extranonce2, version: u32) -> [u8; 80] {
         let root = merkle_root(&self.coinbase(extranonce2), &self.job.merkle_branch);
         self.job.header(version, &root, 0)
+    }
+}
+
+/// The headers of a [`Work`] from index `base` on, as the search threads see them: their
+/// index 0 is the work's `base`. A job restarted on the miner gets a new slice beginning at
+/// the work's [`Work::high_water`], so no header is ever hashed twice.
+#[derive(Debug, Clone)]
+pub struct Slice {
+    work: Arc<Work>,
+    base: u64,
+}
+
+impl Slice {
+    /// Headers of `work` not handed out yet.
+    pub fn fresh(work: Arc<Work>) -> Self {
+        let base = work.high_water();
+        Slice { work, base }
+    }
+
+    /// The work it views.
+    pub fn work(&self) -> &Arc<Work> {
+        &self.work
+    }
+
+    /// The work's header index of this slice's `index`.
+    pub fn work_index(&self, index: u64) -> Option<u64> {
+        self.base.checked_add(index)
+    }
+}
+
+impl WorkSource for Slice {
+    fn header(&self, index: u64) -> Option<[u8; 80]> {
+        let i = self.work_index(index)?;
+        self.work
+            .next_index
+            .fetch_max(i.saturating_add(1), Ordering::Relaxed);
+        self.work.header_at(i).map(|h| h.bytes)
     }
 }

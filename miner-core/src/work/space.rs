@@ -61,6 +61,11 @@ impl HeaderSpace {
         })
     }
 
+    /// Bytes of extranonce2.
+    pub fn extranonce2_size(&self) -> usize {
+        self.extranonce2_size
+    }
+
     /// The rolling mask in force.
     pub fn version_mask(&self) -> u32 {
         self.version_mask

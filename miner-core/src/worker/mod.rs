@@ -7,11 +7,16 @@
 //! miner's own rayon pool and forwards found shares (STYLE.md habit 10).
 
 pub mod api;
+pub mod conn;
+mod driver;
+pub mod jobs;
 pub mod policy;
+mod session;
 pub mod stats;
 pub mod tls;
 pub mod url;
 
+pub use driver::{Stopped, WorkerConfig, run, shared_status};
 pub use policy::{Failover, Next, RetryPolicy, backoff};
 pub use stats::{ShareCounts, Status, Summary};
 pub use url::{PoolUrl, UrlError};

@@ -1,0 +1,185 @@
+//! The driver's job bookkeeping: which Stratum job each miner job is, and turning a found
+//! hash back into a `mining.submit`. Shares of jobs voided by `clean_jobs` or by a lost
+//! connection are dropped here, never sent (spec/stratum.md Part A.3: cpuminer discards
+//! stale work before submitting).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use stratum::client::{Job as PoolJob, Share};
+use stratum::{Extranonce2 as WireExtranonce2, JobId};
+
+use crate::search::{self, Found, NONCE_SPACE};
+use crate::target::{Difficulty, Target};
+use crate::work::{Job, Slice, Work, WorkError};
+
+/// Miner jobs kept for late shares (the session keeps the same number of pool jobs).
+const KEEP_ACTIVE: usize = stratum::client::MAX_JOBS;
+/// Works remembered across reconnects, so a resumed identical job continues where it was.
+const KEEP_WORKS: usize = 8;
+
+/// Why a pool job could not be mined.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Work(#[from] WorkError),
+    #[error("difficulty {0} is not usable")]
+    Difficulty(f64),
+}
+
+struct Active {
+    job_id: JobId,
+    slice: Slice,
+    target: Target,
+}
+
+/// Pool jobs being (or recently) mined, by miner job id.
+#[derive(Default)]
+pub struct JobBook {
+    next_id: u64,
+    active: BTreeMap<u64, Active>,
+    works: VecDeque<Arc<Work>>,
+}
+
+/// What became of a found hash.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FoundShare {
+    /// Submit it.
+    Submit(Share),
+    /// Its job is void: count it as stale, send nothing.
+    Stale,
+}
+
+impl JobBook {
+    /// A miner job for `job`, to pass to [`crate::search::Miner::start_job`]. A clean job
+    /// voids every earlier one first.
+    pub fn start(&mut self, job: &PoolJob) -> Result<search::Job, JobError> {
+        let difficulty = job.difficulty.value();
+        let target = Difficulty::new(difficulty)
+            .map(Target::from_difficulty)
+            .map_err(|_| JobError::Difficulty(difficulty))?;
+        let work = self.work_for(job)?;
+        if job.clean {
+            self.active.clear();
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        let slice = Slice::fresh(work);
+        let active = Active {
+            job_id: job.notify.job_id.clone(),
+            slice: slice.clone(),
+            target,
+        };
+        self.active.insert(id, active);
+        while self.active.len() > KEEP_ACTIVE {
+            self.active.pop_first();
+        }
+        Ok(search::Job {
+            id,
+            source: Arc::new(slice),
+            target,
+            nonce_start: 0,
+            nonce_count: NONCE_SPACE,
+        })
+    }
+
+    /// The same pool job as the newest one, rebuilt for a new version mask (BIP310
+    /// `mining.set_version_mask` is valid at once). Headers continue after the old ones.
+    pub fn restart_with_mask(&mut self, mask: u32) -> Option<search::Job> {
+        let (_, newest) = self.active.last_key_value()?;
+        let old = newest.slice.work();
+        let (job_id, target) = (newest.job_id.clone(), newest.target);
+        let work = Work::new(
+            old.job().clone(),
+            old.extranonce1().to_vec(),
+            old.space().extranonce2_size(),
+            mask,
+        )
+        .ok()?;
+        // Indexes below 2^(8 * extranonce2_size) do not roll, so starting after the old
+        // work's high-water mark repeats no header of the old mask.
+        let work = Arc::new(work.starting_at(old.high_water()));
+        self.next_id += 1;
+        let id = self.next_id;
+        let slice = Slice::fresh(work);
+        let source = Arc::new(slice.clone());
+        self.active.insert(
+            id,
+            Active {
+                job_id,
+                slice,
+                target,
+            },
+        );
+        Some(search::Job {
+            id,
+            source,
+            target,
+            nonce_start: 0,
+            nonce_count: NONCE_SPACE,
+        })
+    }
+
+    /// Voids every job (the connection is gone): their late shares become stale.
+    pub fn void_all(&mut self) {
+        self.active.clear();
+    }
+
+    /// The share to submit for `found`, or [`FoundShare::Stale`] if its job is void.
+    pub fn share(&self, found: &Found) -> FoundShare {
+        let Some(active) = self.active.get(&found.job_id) else {
+            return FoundShare::Stale;
+        };
+        let work = active.slice.work();
+        let values = active
+            .slice
+            .work_index(found.header_index)
+            .and_then(|i| work.space().split(i));
+        let Some((en2, rolled)) = values else {
+            return FoundShare::Stale;
+        };
+        let Ok(extranonce2) = WireExtranonce2::from_bytes(en2.as_bytes().to_vec()) else {
+            return FoundShare::Stale;
+        };
+        let job = work.job();
+        let version = work.space().roll(job.version, rolled);
+        FoundShare::Submit(Share {
+            job_id: active.job_id.clone(),
+            extranonce2,
+            ntime: job.ntime,
+            nonce: found.nonce,
+            version: (work.version_mask() != 0).then_some(version),
+        })
+    }
+
+    /// The remembered work for an identical job on the same extranonce1, or a new one.
+    fn work_for(&mut self, job: &PoolJob) -> Result<Arc<Work>, WorkError> {
+        // The clean flag says what to void, not what to hash: compare jobs without it.
+        let decoded = Job {
+            clean_jobs: false,
+            ..Job::from_notify(&job.notify)
+        };
+        let en1 = job.extranonce1.as_bytes();
+        let mask = job.version_mask.map_or(0, |m| m.0);
+        let same = |w: &&Arc<Work>| {
+            **w.job() == decoded
+                && w.extranonce1() == en1
+                && w.space().extranonce2_size() == job.extranonce2_size
+                && w.version_mask() == mask
+        };
+        if let Some(work) = self.works.iter().find(same) {
+            return Ok(work.clone());
+        }
+        let work = Arc::new(Work::new(
+            Arc::new(decoded),
+            en1.to_vec(),
+            job.extranonce2_size,
+            mask,
+        )?);
+        self.works.push_back(work.clone());
+        while self.works.len() > KEEP_WORKS {
+            self.works.pop_front();
+        }
+        Ok(work)
+    }
+}
