@@ -167,7 +167,7 @@ impl ClientSession {
     pub fn next_timeout(&self) -> Option<Instant> {
         self.pending
             .values()
-            .map(|p| p.sent_at + self.config.request_timeout)
+            .filter_map(|p| p.sent_at.checked_add(self.config.request_timeout))
             .min()
     }
 
@@ -179,7 +179,8 @@ impl ClientSession {
         let mut expired: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, p)| now >= p.sent_at + timeout)
+            // A timeout too large to add never expires.
+            .filter(|(_, p)| p.sent_at.checked_add(timeout).is_some_and(|at| now >= at))
             .map(|(id, _)| *id)
             .collect();
         expired.sort_unstable();
