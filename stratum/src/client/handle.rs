@@ -105,6 +105,8 @@ impl ClientSession {
         if clean {
             self.jobs.clear();
         }
+        // A job id sent again replaces its earlier record (difficulty, extranonce2 size).
+        self.jobs.retain(|j| j.id != notify.job_id);
         if self.jobs.len() >= MAX_JOBS {
             self.jobs.pop_front();
         }

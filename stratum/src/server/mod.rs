@@ -98,7 +98,7 @@ pub struct ShareCheck {
     pub worker: String,
     /// The job (the pool's id, as sent in `mining.notify`).
     pub job_id: JobId,
-    /// This connection's extranonce1 (when the job was sent).
+    /// This connection's extranonce1.
     pub extranonce1: Extranonce1,
     /// The submitted extranonce2 (length already checked).
     pub extranonce2: Extranonce2,
@@ -249,7 +249,10 @@ impl ServerSession {
 
     /// Sends a job: a pending difficulty change first (`mining.set_difficulty`), then
     /// `mining.notify`. Before the miner is subscribed and authorized the job is only kept,
-    /// and sent (as clean) once it is. A clean job makes every earlier job stale (21).
+    /// and sent (as clean) once it is. A clean job makes every earlier job stale (21). The
+    /// notify goes out with `clean_jobs` forced to true when no earlier job of this connection
+    /// is still remembered (the first job, or `max_jobs` 1). Vardiff is evaluated here, so
+    /// a connection that stops sending shares gets a lower difficulty with the next job.
     pub fn send_job(&mut self, notify: &Notify, now: Instant) {
         self.latest_job = Some(notify.clone());
         if !self.started {
@@ -343,10 +346,11 @@ impl ServerSession {
         if notify.clean_jobs {
             self.jobs.clear();
         }
+        // A re-sent job id takes the current difficulty; its old record goes.
+        self.jobs.retain(|j| j.id != notify.job_id);
         while self.jobs.len() >= self.config.max_jobs.max(1) {
             self.jobs.pop_front();
         }
-        self.jobs.retain(|j| j.id != notify.job_id);
         self.jobs.push_back(JobRecord {
             id: notify.job_id.clone(),
             ntime: notify.ntime,
@@ -354,6 +358,8 @@ impl ServerSession {
             difficulty: self.difficulty,
             seen: HashSet::new(),
         });
+        // No earlier job is valid here any more (first job, or all forgotten): tell the
+        // miner, so it sends no share we would answer with 21.
         notify.clean_jobs |= self.jobs.len() == 1;
         self.transmit
             .push_back(Message::from(notify.to_notification()).to_line());
