@@ -111,11 +111,16 @@ impl<'a> Params<'a> {
             .ok_or_else(|| self.err(name, ParamProblem::Missing))
     }
 
-    pub fn str(&self, i: usize, name: &'static str) -> Result<&'a str, ParamsError> {
-        let s = self
-            .get(i, name)?
+    /// A string of any length (for values with their own bound, such as hex).
+    fn raw_str(&self, i: usize, name: &'static str) -> Result<&'a str, ParamsError> {
+        self.get(i, name)?
             .as_str()
-            .ok_or_else(|| self.err(name, wrong("a string")))?;
+            .ok_or_else(|| self.err(name, wrong("a string")))
+    }
+
+    /// A free-text string of at most [`MAX_TEXT_PARAM`] bytes.
+    pub fn str(&self, i: usize, name: &'static str) -> Result<&'a str, ParamsError> {
+        let s = self.raw_str(i, name)?;
         if s.len() > MAX_TEXT_PARAM {
             return Err(self.err(
                 name,
@@ -140,7 +145,7 @@ impl<'a> Params<'a> {
         name: &'static str,
         parse: impl FnOnce(&str) -> Result<T, WireError>,
     ) -> Result<T, ParamsError> {
-        parse(self.str(i, name)?).map_err(|e| self.err(name, e))
+        parse(self.raw_str(i, name)?).map_err(|e| self.err(name, e))
     }
 
     pub fn bool(&self, i: usize, name: &'static str) -> Result<bool, ParamsError> {

@@ -73,6 +73,12 @@ fn notify_rejects_bad_params() {
         Notify::from_params(&orig.params[..8]).unwrap_err().param,
         "clean_jobs"
     );
+    // A long coinbase part is fine up to its own bound (not the free-text limit).
+    let mut params = orig.params.clone();
+    params[3] = json!("ab".repeat(3000));
+    assert_eq!(Notify::from_params(&params).unwrap().coinb2.len(), 3000);
+    params[3] = json!("ab".repeat(server::MAX_COINBASE_PART + 1));
+    assert_eq!(Notify::from_params(&params).unwrap_err().param, "coinb2");
     let mut params = orig.params.clone();
     params[4] = Value::Array(vec![json!("00".repeat(32)); 33]);
     assert!(Notify::from_params(&params).is_err());

@@ -126,7 +126,9 @@ pub trait ServerHooks {
     /// A `mining.authorize`: may this worker mine here?
     fn authorize(&mut self, username: &str, password: &str) -> bool;
 
-    /// The proof-of-work check (and block detection) of a share. Return
+    /// The proof-of-work check (and block detection) of a share. Duplicates are already
+    /// refused per connection; a pool that resumes sessions (same extranonce1 on a new
+    /// connection) should also refuse shares it accepted on the earlier connection. Return
     /// `Err(RpcError::new(ErrorCode::LowDifficulty, ..))` when it misses the share target.
     fn check_share(&mut self, share: &ShareCheck) -> Result<(), RpcError>;
 }
