@@ -278,6 +278,12 @@ impl ClientSession {
         self.last_received
     }
 
+    /// The session id to offer on a reconnect (the pool's, once subscribed; else the one
+    /// this session was configured to resume).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
     /// The difficulty latched for the current job.
     pub fn difficulty(&self) -> Difficulty {
         self.difficulty

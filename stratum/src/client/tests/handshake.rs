@@ -150,6 +150,7 @@ fn configure_refused_or_ignored_falls_back_to_plain_mining() {
     let mut s = ClientSession::new(cfg, t);
     assert_eq!(sent(&mut s)[0]["method"], json!("mining.subscribe"));
     s.handle_line(CKPOOL_SUBSCRIBE, t);
+    assert_eq!(s.session_id(), Some("6b0886b3"));
     assert_eq!(s.connection_lost().session_id.as_deref(), Some("6b0886b3"));
 }
 
