@@ -1,0 +1,188 @@
+use super::*;
+use crate::coinbase::CoinbaseParts;
+use crate::template::hash_from_display;
+use bitcoin::hashes::Hash as _;
+
+fn display(hash: [u8; 32]) -> String {
+    let mut h = hash;
+    h.reverse();
+    hex::encode(h)
+}
+
+/// spec/stratum.md Part A.2, Stratum job A: the real block 100000 as a mining.notify.
+fn job_a() -> Job {
+    let branch = [
+        "c40297f730dd7b5a99567eb8d27b78758f607507c52292d02d4031895b52f2ff",
+        "49aef42d78e3e9999c9e6ec9e1dddd6cb880bf3b076a03be1318ca789089308e",
+    ];
+    Job {
+        id: "1".into(),
+        prevhash: hash_from_display(
+            "prev",
+            "000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250",
+        )
+        .unwrap(),
+        version: 1,
+        bits: 0x1b04864c,
+        ntime: 0x4d1b2237,
+        mintime: 0,
+        height: 100_000,
+        clean_jobs: true,
+        coinbase: CoinbaseParts {
+            coinb1: hex::decode("01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff08044c86041b02").unwrap(),
+            coinb2: hex::decode("ffffffff0100f2052a010000004341041b0e8c2567c12536aa13357b79a073dc4444acb83c4ec7a0e2f99dd7457516c5817242da796924ca4e99947d087fedf9ce467cb9f7c6287078f801df276fdf84ac00000000").unwrap(),
+            segwit: false,
+        },
+        branch: branch
+            .iter()
+            .map(|b| hex::decode(b).unwrap().try_into().unwrap())
+            .collect(),
+        txs: Arc::new(Vec::new()),
+        network_target: Target::from_compact(0x1b04864c).unwrap(),
+    }
+}
+
+#[test]
+fn job_a_rebuilds_block_100000() {
+    let job = job_a();
+    let params = job.notify_params();
+    assert_eq!(
+        params[1],
+        "1901125004612a1701c3a621d930d31d36b607df1fccc2160002d01c00000000"
+    );
+    assert_eq!(params[5], "00000001");
+    assert_eq!(params[6], "1b04864c");
+    assert_eq!(params[7], "4d1b2237");
+    assert_eq!(params[8], true);
+    let solved = job.solve(&[0x06], &[0x02], 0x4d1b2237, 0x10572b0f, 1);
+    assert_eq!(
+        display(sha256d(&solved.coinbase)),
+        "8c14f0db3df150123e6f3dbbf30f8b955a8249b62ac1d1ff16284aefa3d06d87"
+    );
+    assert_eq!(
+        display(solved.hash),
+        "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506"
+    );
+    assert!(job.network_target.is_met_by(&solved.hash));
+    // One nonce off is a different hash that misses the target.
+    let wrong = job.solve(&[0x06], &[0x02], 0x4d1b2237, 0x10572b10, 1);
+    assert!(!job.network_target.is_met_by(&wrong.hash));
+}
+
+#[test]
+fn prevhash_word_swap_matches_observed_regtest_notify() {
+    let mut job = job_a();
+    job.prevhash = hash_from_display(
+        "prev",
+        "21e60c94f7ed79a9352a7cc79436341a391c9ea147dcd144e572e4dbacd3fa8b",
+    )
+    .unwrap();
+    assert_eq!(
+        job.prevhash_notify_hex(),
+        "acd3fa8be572e4db47dcd144391c9ea19436341a352a7cc7f7ed79a921e60c94"
+    );
+}
+
+#[test]
+fn block_serialization() {
+    let mut job = job_a();
+    job.txs = Arc::new(vec![Tx {
+        data: vec![0xaa, 0xbb],
+        txid: [0; 32],
+    }]);
+    let solved = job.solve(&[0x06], &[0x02], 0x4d1b2237, 0x10572b0f, 1);
+    let block = job.block(&solved);
+    assert_eq!(&block[..80], &solved.header);
+    assert_eq!(block[80], 2);
+    assert_eq!(&block[81..81 + solved.coinbase.len()], &solved.coinbase[..]);
+    assert_eq!(&block[block.len() - 2..], &[0xaa, 0xbb]);
+    let mut v = Vec::new();
+    for n in [0u64, 0xfc, 0xfd, 0xffff, 0x10000, 0x1_0000_0000] {
+        v.clear();
+        write_varint(&mut v, n);
+        let expected = match n {
+            0..=0xfc => 1,
+            0xfd..=0xffff => 3,
+            0x10000..=0xffff_ffff => 5,
+            _ => 9,
+        };
+        assert_eq!(v.len(), expected, "{n:#x}");
+    }
+}
+
+fn template(prev: u8, ntx: usize) -> Template {
+    Template {
+        version: 0x2000_0000,
+        prevhash: [prev; 32],
+        txs: (0..ntx)
+            .map(|i| Tx {
+                data: vec![i as u8],
+                txid: [i as u8 + 1; 32],
+            })
+            .collect(),
+        coinbase_value: 50,
+        bits: 0x207fffff,
+        height: 200,
+        curtime: 1000,
+        mintime: 900,
+        witness_commitment: None,
+        longpollid: None,
+    }
+}
+
+fn config() -> JobConfig {
+    JobConfig {
+        payout_script: ScriptBuf::from_bytes(vec![0x51]),
+        script_prefix: Vec::new(),
+        extranonce1_len: 4,
+        extranonce2_len: 8,
+    }
+}
+
+#[test]
+fn job_book_clean_jobs_and_staleness() {
+    let mut book = JobBook::new(4, 0xabcd);
+    let j1 = book.push(&template(1, 0), &config()).unwrap();
+    assert!(j1.clean_jobs);
+    assert_eq!(j1.id, "0000abcd00000001");
+    let j2 = book.push(&template(1, 2), &config()).unwrap();
+    assert!(!j2.clean_jobs, "same prevhash, new txs: not clean");
+    assert!(book.get(&j1.id).is_some());
+    let j3 = book.push(&template(2, 0), &config()).unwrap();
+    assert!(j3.clean_jobs);
+    assert!(book.get(&j1.id).is_none() && book.get(&j2.id).is_none());
+    for _ in 0..6 {
+        book.push(&template(2, 1), &config()).unwrap();
+    }
+    assert!(book.get(&j3.id).is_none(), "oldest dropped beyond max_jobs");
+    assert_eq!(book.current().unwrap().txs.len(), 1);
+}
+
+#[test]
+fn ntime_window() {
+    let job = Job::new("x".into(), &template(1, 0), &config(), true).unwrap();
+    assert_eq!(job.ntime, 1000);
+    assert!(job.ntime_ok(1000) && job.ntime_ok(900) && job.ntime_ok(8000));
+    assert!(!job.ntime_ok(899) && !job.ntime_ok(8001));
+}
+
+#[test]
+fn template_job_solves_to_a_consistent_block() {
+    // With transactions: the header's root is the full tree over [coinbase, txids...].
+    let t = template(7, 3);
+    let job = Job::new("x".into(), &t, &config(), true).unwrap();
+    let solved = job.solve(&[1, 2, 3, 4], &[9; 8], job.ntime, 5, job.version);
+    let mut leaves = vec![sha256d(&solved.coinbase)];
+    leaves.extend(t.txs.iter().map(|tx| tx.txid));
+    assert_eq!(&solved.header[36..68], &merkle::root(&leaves).unwrap()[..]);
+    // Without: rust-bitcoin parses the block, agrees on the root and reads the BIP34 height.
+    let job = Job::new("y".into(), &template(7, 0), &config(), true).unwrap();
+    let solved = job.solve(&[1, 2, 3, 4], &[9; 8], job.ntime, 5, job.version);
+    let block: bitcoin::Block =
+        bitcoin::consensus::encode::deserialize(&job.block(&solved)).unwrap();
+    assert!(block.check_merkle_root());
+    assert_eq!(block.bip34_block_height().unwrap(), 200);
+    assert_eq!(block.header.nonce, 5);
+    assert_eq!(block.header.time, 1000);
+    assert_eq!(*block.block_hash().as_byte_array(), solved.hash);
+}

@@ -1,0 +1,161 @@
+//! One tokio task per Stratum connection: read bytes → line codec → server session (with the
+//! pool's hooks) → write what it returns. Bounded: line length, idle time, and a client that
+//! sends garbage is dropped without touching the others.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use stratum::methods::Notify;
+use stratum::server::{ServerConfig, ServerEvent, ServerSession};
+use stratum::{JobId, LineCodec, PrevHash, ProtocolError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::shared::{Hooks, Shared, lock};
+use crate::job::Job;
+
+/// Limits of one connection.
+#[derive(Debug, Clone)]
+pub struct ConnLimits {
+    pub max_line: usize,
+    pub idle_timeout: Duration,
+    /// Malformed lines tolerated before the client is dropped.
+    pub max_protocol_errors: u64,
+}
+
+/// Why a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    Closed,
+    Idle,
+    Malformed(String),
+    Shutdown,
+    Io(String),
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// The `mining.notify` of a pool job.
+pub fn notify_of(job: &Job) -> Option<Notify> {
+    Some(Notify {
+        job_id: JobId::new(job.id.clone()).ok()?,
+        prevhash: PrevHash::from_internal(job.prevhash),
+        coinb1: job.coinbase.coinb1.clone(),
+        coinb2: job.coinbase.coinb2.clone(),
+        merkle_branch: job.branch.clone(),
+        version: job.version,
+        nbits: job.bits,
+        ntime: job.ntime,
+        clean_jobs: job.clean_jobs,
+    })
+}
+
+/// Serves one connection until it closes, misbehaves, idles out or the pool shuts down.
+pub async fn serve(
+    mut stream: TcpStream,
+    peer: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    session_config: ServerConfig,
+    limits: ConnLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut jobs = shared.job_tx.subscribe();
+    let mut session = ServerSession::new(session_config, now());
+    let mut hooks = Hooks {
+        shared: &shared,
+        extranonce1: None,
+    };
+    let mut codec = LineCodec::new(limits.max_line);
+    let mut buf = vec![0u8; 4096];
+    if let Some(notify) = jobs.borrow_and_update().as_deref().and_then(notify_of) {
+        session.send_job(&notify, now());
+    }
+    let end = loop {
+        tokio::select! {
+            read = tokio::time::timeout(limits.idle_timeout, stream.read(&mut buf)) => {
+                let n = match read {
+                    Err(_) => break End::Idle,
+                    Ok(Err(e)) => break End::Io(e.to_string()),
+                    Ok(Ok(0)) => break End::Closed,
+                    Ok(Ok(n)) => n,
+                };
+                codec.feed(&buf[..n]);
+                while let Some(line) = codec.next_line() {
+                    match line {
+                        Ok(line) => session.handle_line(&line, now(), &mut hooks),
+                        Err(e) => session.handle_codec_error(e),
+                    }
+                }
+            }
+            changed = jobs.changed() => {
+                if changed.is_err() { break End::Shutdown; }
+                let job = jobs.borrow_and_update().clone();
+                if let Some(notify) = job.as_deref().and_then(notify_of) {
+                    session.send_job(&notify, now());
+                }
+            }
+            _ = shutdown.changed() => break End::Shutdown,
+        }
+        if let Err(e) = flush(&mut stream, &mut session).await {
+            break End::Io(e.to_string());
+        }
+        if let Some(reason) = account(&shared, &mut session, &limits) {
+            break End::Malformed(reason);
+        }
+    };
+    // Best effort: the error replies explain the drop to the client.
+    let _ = flush(&mut stream, &mut session).await;
+    let _ = stream.shutdown().await;
+    if let Some(id) = hooks.extranonce1 {
+        lock(&shared.extranonces).release(id);
+    }
+    shared.connections.fetch_sub(1, Ordering::Relaxed);
+    tracing::info!(%peer, reason = ?end, "stratum connection closed");
+}
+
+async fn flush(stream: &mut TcpStream, session: &mut ServerSession) -> std::io::Result<()> {
+    let mut out = String::new();
+    while let Some(line) = session.poll_transmit() {
+        out.push_str(&line);
+    }
+    if !out.is_empty() {
+        stream.write_all(out.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+/// Books the session's events; `Some(reason)` when the client must be dropped.
+fn account(shared: &Shared, session: &mut ServerSession, limits: &ConnLimits) -> Option<String> {
+    let mut drop_reason = None;
+    while let Some(event) = session.poll_event() {
+        match event {
+            ServerEvent::ShareAccepted { share } => {
+                lock(&shared.stats).share_accepted(&share.worker, share.difficulty.value(), now());
+            }
+            ServerEvent::ShareRejected { submit, error } => {
+                tracing::debug!(code = error.code, message = %error.message, "share rejected");
+                let worker = submit.as_ref().map(|s| s.worker.as_str());
+                lock(&shared.stats).share_rejected(worker, now());
+            }
+            ServerEvent::ProtocolError(e) => {
+                tracing::debug!(error = %e, "bad line from miner");
+                // A line over the limit, not UTF-8 or not JSON-RPC at all does not come
+                // from a Stratum client: drop it. Unknown methods and bad params only get
+                // an error reply.
+                if matches!(e, ProtocolError::Codec(_) | ProtocolError::Message(_)) {
+                    drop_reason = Some(e.to_string());
+                }
+            }
+            ServerEvent::Authorized(worker) => tracing::info!(%worker, "worker authorized"),
+            other => tracing::debug!(event = ?other, "session event"),
+        }
+    }
+    if session.stats().protocol_errors > limits.max_protocol_errors {
+        drop_reason.get_or_insert_with(|| "too many malformed lines".to_string());
+    }
+    drop_reason
+}

@@ -1,0 +1,408 @@
+//! The pool server: a tokio driver around the `stratum` server session. [`Pool::start`] binds
+//! nothing itself (the listener is passed in, so tests use `127.0.0.1:0`), checks the node and
+//! the payout address, resubmits blocks left pending in the data dir, then runs the template
+//! sources, the job manager, the block submitter and the accept loop until shut down.
+
+mod conn;
+mod shared;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bitcoin::ScriptBuf;
+use stratum::server::ServerConfig;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::blocks::{self, BlockStore, Outcome};
+use crate::coinbase::{self, network_from_chain};
+use crate::job::{JobBook, JobConfig};
+use crate::rpc::{RpcAuth, RpcClient, RpcError};
+use crate::source;
+use crate::stats::PoolStatus;
+use crate::template::Template;
+pub use conn::{ConnLimits, notify_of};
+pub use shared::EXTRANONCE1_SIZE;
+use shared::{FoundBlock, Shared, lock};
+
+/// Where templates come from.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A bitcoind reachable over JSON-RPC.
+    Node { url: String, auth: RpcAuth },
+    /// No node: synthetic jobs; no block can be valid.
+    Demo,
+}
+
+/// Everything the pool needs; [`PoolConfig::new`] gives sensible defaults.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub backend: Backend,
+    /// Required with a node; its network must match the node's chain.
+    pub payout_address: Option<String>,
+    /// Found blocks are stored under `<data_dir>/blocks` before they are submitted.
+    pub data_dir: PathBuf,
+    /// Text pushed into every coinbase scriptSig after the height.
+    pub pool_tag: String,
+    pub session: ServerConfig,
+    pub max_connections: usize,
+    pub limits: ConnLimits,
+    /// Template polling period (new mempool transactions).
+    pub poll_interval: Duration,
+    /// Longest a long-poll request is held open.
+    pub longpoll_wait: Duration,
+    /// A job older than this is refreshed (fresh ntime, pending difficulty changes).
+    pub job_refresh: Duration,
+    /// Timeout of an ordinary RPC call.
+    pub rpc_timeout: Duration,
+}
+
+impl PoolConfig {
+    pub fn new(backend: Backend, payout_address: Option<String>, data_dir: PathBuf) -> Self {
+        PoolConfig {
+            backend,
+            payout_address,
+            data_dir,
+            pool_tag: "/mesos-miner/".to_string(),
+            session: ServerConfig::default(),
+            max_connections: 1024,
+            limits: ConnLimits {
+                max_line: stratum::DEFAULT_MAX_LINE,
+                idle_timeout: Duration::from_secs(600),
+                max_protocol_errors: 20,
+            },
+            poll_interval: Duration::from_secs(5),
+            longpoll_wait: Duration::from_secs(120),
+            job_refresh: Duration::from_secs(30),
+            rpc_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the pool could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    #[error("data dir: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stopped before the node was ready")]
+    Stopped,
+}
+
+/// A running pool.
+pub struct Pool {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Pool {
+    /// Starts the pool on `listener`. Returns once the node answered and the payout address
+    /// is checked (retrying while the node is unreachable or not ready, unless `stop` fires).
+    pub async fn start(listener: TcpListener, config: PoolConfig) -> Result<Pool, PoolError> {
+        let addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (job_tx, _) = watch::channel(None);
+        let (blocks_tx, blocks_rx) = mpsc::unbounded_channel();
+        let (templates_tx, templates_rx) = mpsc::channel::<Template>(16);
+        let demo = matches!(config.backend, Backend::Demo);
+        let mut tasks = JoinSet::new();
+        let (payout_script, store, rpc) = match &config.backend {
+            Backend::Demo => (ScriptBuf::from_bytes(vec![0x51]), None, None),
+            Backend::Node { url, auth } => {
+                let rpc = Arc::new(RpcClient::new(url, auth.clone(), config.rpc_timeout)?);
+                let script = check_node(&rpc, config.payout_address.as_deref()).await?;
+                let store = BlockStore::open(&config.data_dir)?;
+                (script, Some(store), Some(rpc))
+            }
+        };
+        let job_config = JobConfig {
+            payout_script,
+            script_prefix: tag_push(&config.pool_tag)?,
+            extranonce1_len: EXTRANONCE1_SIZE,
+            extranonce2_len: config.session.extranonce2_size,
+        };
+        let shared = Arc::new(Shared {
+            extranonces: Default::default(),
+            jobs: std::sync::Mutex::new(JobBook::new(
+                config.session.max_jobs.max(16) * 2,
+                rand::random(),
+            )),
+            stats: Default::default(),
+            job_tx,
+            blocks_tx,
+            store: store.clone(),
+            connections: AtomicUsize::new(0),
+            demo,
+        });
+        let wake = Arc::new(Notify::new());
+        match (&rpc, &store) {
+            (Some(rpc), Some(store)) => {
+                for pending in store.pending()? {
+                    tracing::info!(hash = %pending.hash, "resubmitting block left pending in data dir");
+                    let _ = shared.blocks_tx.send(FoundBlock {
+                        worker: String::new(),
+                        block: pending,
+                    });
+                }
+                tasks.spawn(submitter(
+                    rpc.clone(),
+                    store.clone(),
+                    shared.clone(),
+                    blocks_rx,
+                    wake.clone(),
+                    stop_rx.clone(),
+                ));
+                tasks.spawn(source::poll_node(
+                    rpc.clone(),
+                    config.poll_interval,
+                    wake,
+                    templates_tx.clone(),
+                    stop_rx.clone(),
+                ));
+                tasks.spawn(source::long_poll_node(
+                    rpc.clone(),
+                    config.longpoll_wait,
+                    templates_tx,
+                    stop_rx.clone(),
+                ));
+            }
+            _ => {
+                tracing::warn!(
+                    "DEMO MODE: no bitcoind; jobs are synthetic and no block found here can be valid"
+                );
+                tasks.spawn(source::demo(
+                    config.job_refresh,
+                    Duration::from_secs(600),
+                    templates_tx,
+                    stop_rx.clone(),
+                ));
+            }
+        }
+        tasks.spawn(job_manager(
+            shared.clone(),
+            job_config,
+            config.job_refresh,
+            templates_rx,
+            stop_rx.clone(),
+        ));
+        tasks.spawn(accept_loop(listener, shared.clone(), config, stop_rx));
+        Ok(Pool {
+            addr,
+            shared,
+            stop: stop_tx,
+            tasks,
+        })
+    }
+
+    /// The Stratum address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The `/status` document now.
+    pub fn status(&self) -> PoolStatus {
+        status_of(&self.shared)
+    }
+
+    /// A handle for the `/status` HTTP route.
+    pub fn status_source(&self) -> StatusSource {
+        StatusSource(self.shared.clone())
+    }
+
+    /// Stops accepting, closes every connection and waits for the tasks.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Read access to the pool's status, for the HTTP API.
+#[derive(Clone)]
+pub struct StatusSource(Arc<Shared>);
+
+impl StatusSource {
+    pub fn status(&self) -> PoolStatus {
+        status_of(&self.0)
+    }
+}
+
+fn status_of(shared: &Shared) -> PoolStatus {
+    let mut status = lock(&shared.stats).status(Instant::now());
+    status.demo = shared.demo;
+    status.connections = shared.connections.load(Ordering::Relaxed);
+    status.height = lock(&shared.jobs).current().map(|j| j.height);
+    status
+}
+
+/// Runs the pool until `shutdown` completes (the `run(listener, config, shutdown)` shape).
+pub async fn run(
+    listener: TcpListener,
+    config: PoolConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), PoolError> {
+    tokio::pin!(shutdown);
+    let pool = tokio::select! {
+        pool = Pool::start(listener, config) => pool?,
+        _ = &mut shutdown => return Err(PoolError::Stopped),
+    };
+    shutdown.await;
+    pool.shutdown().await;
+    Ok(())
+}
+
+/// A push of the pool tag for the coinbase scriptSig (empty tag: nothing).
+fn tag_push(tag: &str) -> Result<Vec<u8>, PoolError> {
+    if tag.is_empty() {
+        return Ok(Vec::new());
+    }
+    if tag.len() > 40 {
+        return Err(PoolError::Config("pool tag longer than 40 bytes".into()));
+    }
+    let mut push = vec![tag.len() as u8];
+    push.extend_from_slice(tag.as_bytes());
+    Ok(push)
+}
+
+/// Asks the node for its chain (retrying while it starts) and checks the payout address.
+async fn check_node(rpc: &RpcClient, payout: Option<&str>) -> Result<ScriptBuf, PoolError> {
+    let payout = payout.ok_or_else(|| PoolError::Config("--payout-address is required".into()))?;
+    let mut attempt = 0;
+    let info = loop {
+        match rpc.get_blockchain_info().await {
+            Ok(info) => break info,
+            Err(e) if e.is_retryable() && attempt < 60 => {
+                tracing::warn!(error = %e, "bitcoind not ready; retrying");
+                tokio::time::sleep(blocks::backoff(attempt.min(3))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let network = network_from_chain(&info.chain).ok_or_else(|| {
+        PoolError::Config(format!("unknown chain {:?} from the node", info.chain))
+    })?;
+    tracing::info!(chain = %info.chain, height = info.blocks, "connected to bitcoind");
+    coinbase::payout_script(payout, network).map_err(|e| PoolError::Config(e.to_string()))
+}
+
+/// Turns templates into jobs: a new one when the work changed (new prevhash → clean_jobs)
+/// or the current job is older than `refresh`.
+async fn job_manager(
+    shared: Arc<Shared>,
+    config: JobConfig,
+    refresh: Duration,
+    mut templates: mpsc::Receiver<Template>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last: Option<(Template, Instant)> = None;
+    loop {
+        let template = tokio::select! {
+            t = templates.recv() => match t { Some(t) => t, None => return },
+            _ = stop.changed() => return,
+        };
+        let fresh = last
+            .as_ref()
+            .is_none_or(|(prev, at)| prev.differs_in_work(&template) || at.elapsed() >= refresh);
+        // A template for an older tip (a slow poll racing a long-poll) must not go back.
+        let older = last
+            .as_ref()
+            .is_some_and(|(prev, _)| template.height < prev.height);
+        if !fresh || older {
+            continue;
+        }
+        let job = lock(&shared.jobs).push(&template, &config);
+        match job {
+            Ok(job) => {
+                tracing::info!(job = %job.id, height = job.height, txs = job.txs.len(), clean = job.clean_jobs, "new job");
+                shared.job_tx.send_replace(Some(job));
+                last = Some((template, Instant::now()));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot build a job from the template"),
+        }
+    }
+}
+
+/// Submits found blocks (already on disk) until the node answers; wakes the template poller.
+async fn submitter(
+    rpc: Arc<RpcClient>,
+    store: BlockStore,
+    shared: Arc<Shared>,
+    mut found: mpsc::UnboundedReceiver<FoundBlock>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let block = tokio::select! {
+            b = found.recv() => match b { Some(b) => b, None => return },
+            _ = stop.changed() => return,
+        };
+        let outcome = tokio::select! {
+            o = blocks::submit_until_answered(&rpc, &store, &block.block, u32::MAX) => o,
+            _ = stop.changed() => return,
+        };
+        let hash = &block.block.hash;
+        match outcome {
+            Some(Outcome::Accepted) => {
+                tracing::info!(%hash, worker = %block.worker, "block accepted by the node");
+                lock(&shared.stats).blocks_accepted += 1;
+            }
+            Some(Outcome::Rejected(reason)) => {
+                tracing::error!(%hash, %reason, "node rejected block");
+                lock(&shared.stats).blocks_rejected += 1;
+            }
+            None => {}
+        }
+        wake.notify_one();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    config: PoolConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: wait instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if shared.connections.load(Ordering::Relaxed) >= config.max_connections {
+            tracing::warn!(%peer, "connection limit reached; refusing");
+            drop(stream);
+            continue;
+        }
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.set_nodelay(true);
+        tracing::info!(%peer, "stratum connection");
+        conns.spawn(conn::serve(
+            stream,
+            peer,
+            shared.clone(),
+            config.session.clone(),
+            config.limits.clone(),
+            stop.clone(),
+        ));
+    }
+    while conns.join_next().await.is_some() {}
+}

@@ -1,0 +1,200 @@
+//! State shared by every connection: extranonce1 allocation, the job book, the block
+//! pipeline and the statistics; and the pool's [`ServerHooks`] (PoW check of shares).
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use miner_core::{Difficulty, Target};
+use stratum::server::{ServerHooks, ShareCheck, SubscribeGrant};
+use stratum::{ErrorCode, Extranonce1, RpcError};
+use tokio::sync::{mpsc, watch};
+
+use crate::blocks::{BlockStore, PendingBlock};
+use crate::job::{Job, JobBook};
+use crate::stats::Stats;
+
+/// Bytes of extranonce1 per connection (ckpool's `nonce1length` default).
+pub const EXTRANONCE1_SIZE: usize = 4;
+/// Released extranonce1 values remembered for `mining.subscribe` resumption.
+const MAX_RESUMABLE: usize = 4096;
+
+/// Locks a mutex, recovering the data if a thread panicked while holding it (our critical
+/// sections leave the data consistent at every step).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Live and recently released extranonce1 values.
+#[derive(Debug, Default)]
+pub struct Extranonces {
+    live: HashSet<u32>,
+    released: VecDeque<u32>,
+}
+
+impl Extranonces {
+    /// A value no live connection has: `resume` if it was released recently, else random.
+    pub fn allocate(&mut self, resume: Option<u32>) -> (u32, bool) {
+        if let Some(id) = resume {
+            if let Some(pos) = self.released.iter().position(|&r| r == id) {
+                self.released.remove(pos);
+                self.live.insert(id);
+                return (id, true);
+            }
+        }
+        loop {
+            let id = rand::random::<u32>();
+            if !self.live.contains(&id) && !self.released.contains(&id) {
+                self.live.insert(id);
+                return (id, false);
+            }
+        }
+    }
+
+    pub fn release(&mut self, id: u32) {
+        if self.live.remove(&id) {
+            self.released.push_back(id);
+            while self.released.len() > MAX_RESUMABLE {
+                self.released.pop_front();
+            }
+        }
+    }
+}
+
+/// A share that met the network target.
+#[derive(Debug)]
+pub struct FoundBlock {
+    pub worker: String,
+    pub block: PendingBlock,
+}
+
+/// Everything connections share.
+pub struct Shared {
+    pub extranonces: Mutex<Extranonces>,
+    pub jobs: Mutex<JobBook>,
+    pub stats: Mutex<Stats>,
+    pub job_tx: watch::Sender<Option<Arc<Job>>>,
+    pub blocks_tx: mpsc::UnboundedSender<FoundBlock>,
+    /// `None` in demo mode: there a network-target hit is only logged.
+    pub store: Option<BlockStore>,
+    pub connections: std::sync::atomic::AtomicUsize,
+    pub demo: bool,
+}
+
+/// The pool's answers to one connection's session.
+pub struct Hooks<'a> {
+    pub shared: &'a Shared,
+    /// The extranonce1 granted to this connection.
+    pub extranonce1: Option<u32>,
+}
+
+impl ServerHooks for Hooks<'_> {
+    fn subscribe(
+        &mut self,
+        resume: Option<&str>,
+        _user_agent: Option<&str>,
+    ) -> Result<SubscribeGrant, RpcError> {
+        let resume = resume
+            .filter(|s| s.len() == 2 * EXTRANONCE1_SIZE)
+            .and_then(|s| u32::from_str_radix(s, 16).ok());
+        let (id, _resumed) = lock(&self.shared.extranonces).allocate(resume);
+        self.extranonce1 = Some(id);
+        let extranonce1 = Extranonce1::from_bytes(id.to_be_bytes().to_vec())
+            .map_err(|e| RpcError::new(ErrorCode::Other, e.to_string()))?;
+        Ok(SubscribeGrant {
+            session_id: extranonce1.to_hex(),
+            extranonce1,
+        })
+    }
+
+    fn authorize(&mut self, username: &str, _password: &str) -> bool {
+        // Solo pool: any non-empty worker name mines for the pool's payout address.
+        !username.trim().is_empty()
+    }
+
+    fn check_share(&mut self, share: &ShareCheck) -> Result<(), RpcError> {
+        let job = lock(&self.shared.jobs)
+            .get(share.job_id.as_str())
+            .ok_or_else(|| RpcError::new(ErrorCode::JobNotFound, "Job not found"))?;
+        let solved = job.solve(
+            share.extranonce1.as_bytes(),
+            share.extranonce2.as_bytes(),
+            share.ntime,
+            share.nonce,
+            share.version,
+        );
+        let share_target = Difficulty::new(share.difficulty.value())
+            .map(Target::from_difficulty)
+            .map_err(|e| RpcError::new(ErrorCode::Other, e.to_string()))?;
+        let is_block = job.network_target.is_met_by(&solved.hash);
+        if !is_block && !share_target.is_met_by(&solved.hash) {
+            return Err(RpcError::new(
+                ErrorCode::LowDifficulty,
+                "Low difficulty share",
+            ));
+        }
+        if is_block {
+            self.on_block(share, &job, &solved)?;
+        }
+        Ok(())
+    }
+}
+
+impl Hooks<'_> {
+    fn on_block(
+        &self,
+        share: &ShareCheck,
+        job: &Job,
+        solved: &crate::job::Solved,
+    ) -> Result<(), RpcError> {
+        let mut display = solved.hash;
+        display.reverse();
+        let hash = hex::encode(display);
+        lock(&self.shared.stats).block_found(&share.worker, Instant::now());
+        let Some(store) = &self.shared.store else {
+            tracing::warn!(%hash, "demo mode: share meets the demo target; it is NOT a valid block");
+            return Ok(());
+        };
+        let hex_block = hex::encode(job.block(solved));
+        // Durable before submitblock (issue 3): a crash after this line loses nothing.
+        match store.save(&hash, &hex_block) {
+            Ok(block) => {
+                tracing::info!(%hash, height = job.height, worker = %share.worker, "block found");
+                let found = FoundBlock {
+                    worker: share.worker.clone(),
+                    block,
+                };
+                if self.shared.blocks_tx.send(found).is_err() {
+                    tracing::error!(%hash, "block submitter stopped; block stays pending on disk");
+                }
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(%hash, error = %err, "cannot write block to data dir");
+                Err(RpcError::new(ErrorCode::Other, "Pool cannot store block"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extranonces_unique_and_resumable() {
+        let mut e = Extranonces::default();
+        let ids: HashSet<u32> = (0..1000).map(|_| e.allocate(None).0).collect();
+        assert_eq!(ids.len(), 1000);
+        let one = *ids.iter().next().unwrap();
+        // Not released yet: resuming a live id gives a fresh one.
+        let (other, resumed) = e.allocate(Some(one));
+        assert!(!resumed);
+        assert_ne!(other, one);
+        e.release(one);
+        assert_eq!(e.allocate(Some(one)), (one, true));
+        // Unknown ids are not granted.
+        let (_, resumed) = e.allocate(Some(0xdead_beef));
+        assert!(!resumed || ids.contains(&0xdead_beef));
+    }
+}
