@@ -11,6 +11,7 @@ pub mod blocks;
 pub mod coinbase;
 pub mod job;
 pub mod merkle;
+pub mod regtest;
 pub mod rpc;
 pub mod server;
 pub mod source;
