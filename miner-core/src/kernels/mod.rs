@@ -2,9 +2,16 @@
 //! give a hash whose top 32 bits are at most a bound — and every kernel is checked against
 //! the `sha2` crate.
 
+mod dispatch;
 mod portable;
+mod sha256;
+#[cfg(target_arch = "x86_64")]
+mod sha_ni;
 
+pub use dispatch::{KernelError, KernelKind, available, hashrate, select};
 pub use portable::Portable;
+#[cfg(target_arch = "x86_64")]
+pub use sha_ni::ShaNi;
 
 /// SHA-256 initial state (FIPS 180-4, 5.3.3).
 pub const H0: [u32; 8] = [
@@ -41,6 +48,11 @@ impl HeaderWork {
 pub trait Kernel: Send + Sync {
     /// Name as used by `--kernel` (`portable`, `sha-ni`, `avx2`, `avx512`).
     fn name(&self) -> &'static str;
+
+    /// Nonces hashed together; scanning counts that are multiples of it wastes no work.
+    fn lanes(&self) -> u32 {
+        1
+    }
 
     /// Hashes the header of `work` with each nonce in `start ..= start + (count - 1)` and
     /// appends to `found`, in increasing order, every nonce whose hash has its top 32 bits
