@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // deterministic (sorted) order, so equal messages give equal bytes.
     prost_build::Config::new()
         .btree_map(["."])
+        // `prost::Name` (full proto names) lets the JSON codec find each message's descriptor.
+        .enable_type_names()
         .compile_fds(fds)?;
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! (our own proto2 subset in `proto/`, same package names, field numbers, labels, enum values
 //! and defaults as Apache Mesos, compiled by prost-build + protox at build time); RecordIO
 //! framing of the event streams ([`recordio`]); pure-value builders for scheduler and
-//! executor Calls ([`calls`]); resource arithmetic on offers ([`resources`]).
+//! executor Calls ([`calls`]); resource arithmetic on offers ([`resources`]); Mesos's JSON
+//! form of the messages ([`json`]).
 //!
 //! Does not own: any I/O (HTTP, sockets, tokio), stream ids, retries or protocol decisions;
 //! those belong to the scheduler, the executor and the local cluster.
@@ -34,13 +35,14 @@ pub mod mesos {
 
 pub mod calls;
 mod ids;
+pub mod json;
 pub mod recordio;
 pub mod resources;
 mod status;
 
 pub use mesos::v1;
 pub use mesos::v1::{executor, scheduler};
-pub use prost::Message;
+pub use prost::{Message, Name};
 
 /// The encoded `FileDescriptorSet` of our .proto files (for reflection and JSON).
 pub const FILE_DESCRIPTOR_SET: &[u8] =

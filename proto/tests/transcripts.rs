@@ -309,3 +309,62 @@ fn subscribe_request_body_file_matches_the_request() {
         ("root", "transcript-proto")
     );
 }
+
+/// JSON round trip of a decoded message must give back the same message.
+fn json_round_trip<M>(bytes: &[u8]) -> Result<(), String>
+where
+    M: Message + Default + PartialEq + std::fmt::Debug + proto::Name,
+{
+    let message = M::decode(bytes).map_err(|e| e.to_string())?;
+    let json = proto::json::to_json(&message).map_err(|e| e.to_string())?;
+    let back: M = proto::json::from_json(&json).map_err(|e| e.to_string())?;
+    if back == message {
+        Ok(())
+    } else {
+        Err(format!(
+            "JSON {} decodes to {back:?}",
+            String::from_utf8_lossy(&json)
+        ))
+    }
+}
+
+#[test]
+fn every_recorded_protobuf_event_and_call_survives_json() {
+    let mut failures = Vec::new();
+    let events = recorded_events();
+    for (origin, side, bytes) in &events {
+        let result = match side {
+            Side::Scheduler => json_round_trip::<scheduler::Event>(bytes),
+            Side::Executor => json_round_trip::<executor::Event>(bytes),
+        };
+        if let Err(err) = result {
+            failures.push(format!("{origin}: {err}"));
+        }
+    }
+    let mut calls = 0;
+    for recorded in recorded_requests() {
+        let body = &recorded.request.body;
+        if body.first() == Some(&b'{') || body.first() == Some(&0xff) {
+            continue;
+        }
+        calls += 1;
+        let result = if recorded.request.path().contains("/api/v1/executor") {
+            json_round_trip::<executor::Call>(body)
+        } else {
+            json_round_trip::<scheduler::Call>(body)
+        };
+        if let Err(err) = result {
+            failures.push(format!("{}: {err}", recorded.origin));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        events.len() >= 60 && calls >= 30,
+        "too few recorded messages found"
+    );
+}
