@@ -111,13 +111,13 @@ struct ActiveJob {
 /// The search threads and the current job. Dropping it stops the threads.
 pub struct Miner {
     pool: rayon::ThreadPool,
-    kernel: Arc<dyn Kernel>,
+    kernel: &'static dyn Kernel,
     shared: Arc<Shared>,
 }
 
 impl Miner {
-    /// Starts a pool of `threads` search threads using `kernel`.
-    pub fn new(threads: usize, kernel: Arc<dyn Kernel>) -> Result<Self, SearchError> {
+    /// Starts a pool of `threads` search threads using `kernel` (as `kernels::select` gives).
+    pub fn new(threads: usize, kernel: &'static dyn Kernel) -> Result<Self, SearchError> {
         if threads == 0 {
             return Err(SearchError::NoThreads);
         }
@@ -143,8 +143,8 @@ impl Miner {
         self.shared.hashes.len()
     }
 
-    pub fn kernel(&self) -> &Arc<dyn Kernel> {
-        &self.kernel
+    pub fn kernel(&self) -> &'static dyn Kernel {
+        self.kernel
     }
 
     /// Replaces the current job at once and returns its generation. Shares go to `shares`;
@@ -172,9 +172,9 @@ impl Miner {
             shares: Mutex::new(Some(shares)),
         });
         *lock(&self.shared.running) += threads;
-        let (shared, kernel) = (Arc::clone(&self.shared), Arc::clone(&self.kernel));
+        let (shared, kernel) = (Arc::clone(&self.shared), self.kernel);
         self.pool.spawn_broadcast(move |ctx| {
-            run_thread(&shared, kernel.as_ref(), &active, ctx.index());
+            run_thread(&shared, kernel, &active, ctx.index());
             active.leave();
             shared.leave();
         });

@@ -70,7 +70,7 @@ fn reference(h: [u8; 80], start: u32, count: u32, target: Target) -> Vec<u32> {
 }
 
 fn miner(threads: usize) -> Miner {
-    Miner::new(threads, Arc::new(Portable)).expect("miner")
+    Miner::new(threads, &Portable).expect("miner")
 }
 
 fn easy() -> Target {
@@ -152,7 +152,7 @@ fn range_may_end_at_the_top_of_the_nonce_space_but_not_past_it() {
     );
     assert_eq!(m.scan_range(h, 0, 0, easy()), Err(SearchError::EmptyRange));
     assert!(m.scan_range(h, 0, NONCE_SPACE + 1, easy()).is_err());
-    assert!(Miner::new(0, Arc::new(Portable)).is_err());
+    assert!(Miner::new(0, &Portable).is_err());
 }
 
 /// Header `i` is the genesis header with ntime + i; `limit` headers in all (None = endless).
