@@ -253,6 +253,10 @@ pub fn decode_reply<T: DeserializeOwned>(body: &[u8], http_status: u16) -> Resul
 }
 
 #[cfg(test)]
+#[path = "rpc_tests.rs"]
+mod http_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

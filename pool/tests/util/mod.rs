@@ -172,3 +172,23 @@ pub fn submit_params(worker: &str, params: &Value, en2: &[u8], ntime: u32, nonce
         format!("{nonce:08x}")
     ])
 }
+
+/// The first nonce from 0 whose header hash meets `target`.
+pub fn nonce_meeting(header: &[u8; 80], target: &Target) -> (u32, [u8; 32]) {
+    let mut header = *header;
+    for nonce in 0u32.. {
+        header[76..80].copy_from_slice(&nonce.to_le_bytes());
+        let hash = sha256d(&header);
+        if target.is_met_by(&hash) {
+            return (nonce, hash);
+        }
+    }
+    unreachable!("some nonce qualifies")
+}
+
+/// The hash of `header` with `nonce`.
+pub fn hash_with(header: &[u8; 80], nonce: u32) -> [u8; 32] {
+    let mut header = *header;
+    header[76..80].copy_from_slice(&nonce.to_le_bytes());
+    sha256d(&header)
+}

@@ -1,0 +1,142 @@
+//! The pool in `--demo` mode (no node): shares, version rolling, suggested difficulty and the
+//! connection limits, through a raw Stratum client on 127.0.0.1.
+
+mod util;
+
+use std::time::Duration;
+
+use miner_core::{Difficulty as Diff, Target};
+use pool::{Backend, Pool, PoolConfig};
+use serde_json::json;
+use stratum::Difficulty;
+use tokio::net::TcpListener;
+use util::{Client, hash_with, nonce_meeting, submit_params, work};
+
+const DIFF: f64 = 1e-7;
+
+async fn demo_pool(tweak: impl FnOnce(&mut PoolConfig)) -> Pool {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = PoolConfig::new(Backend::Demo, None, std::env::temp_dir());
+    config.session.vardiff = None;
+    config.session.initial_difficulty = Difficulty::new(DIFF).unwrap();
+    config.session.min_difficulty = Difficulty::new(DIFF).unwrap();
+    tweak(&mut config);
+    Pool::start(listener, config).await.unwrap()
+}
+
+fn share_target(diff: f64) -> Target {
+    Target::from_difficulty(Diff::new(diff).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_pool_accepts_shares_without_a_node() {
+    let pool = demo_pool(|_| {}).await;
+    let mut c = Client::connect(pool.local_addr()).await;
+    let params = c.handshake("demo.w").await;
+    let en2 = [0u8; 8];
+    let w = work(&params, &c.extranonce1.clone(), &en2);
+    let (nonce, hash) = nonce_meeting(&w.header, &share_target(DIFF));
+    // The demo target is difficulty 1: no share of this test is a "block".
+    assert!(!Target::from_compact(0x1d00ffff).unwrap().is_met_by(&hash));
+    let reply = c
+        .request(
+            "mining.submit",
+            submit_params("demo.w", &params, &en2, w.ntime, nonce),
+        )
+        .await;
+    assert_eq!(reply["result"], json!(true), "{reply}");
+    let status = pool.status();
+    assert!(status.demo);
+    assert_eq!((status.shares_accepted, status.blocks_found), (1, 0));
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_rolling_shares_are_checked_with_the_rolled_version() {
+    let pool = demo_pool(|_| {}).await;
+    let mut c = Client::connect(pool.local_addr()).await;
+    let reply = c
+        .request(
+            "mining.configure",
+            json!([["version-rolling"], {"version-rolling.mask": "ffffffff", "version-rolling.min-bit-count": 2}]),
+        )
+        .await;
+    assert_eq!(reply["result"]["version-rolling"], json!(true), "{reply}");
+    assert_eq!(reply["result"]["version-rolling.mask"], json!("1fffe000"));
+    let params = c.handshake("w").await;
+    let en2 = [1u8; 8];
+    let mut w = work(&params, &c.extranonce1.clone(), &en2);
+    let job_version = u32::from_str_radix(params[5].as_str().unwrap(), 16).unwrap();
+    let bits = 0x0aaa_a000u32;
+    w.header[0..4].copy_from_slice(&((job_version & !0x1fff_e000) | bits).to_le_bytes());
+    let target = share_target(DIFF);
+    let (nonce, _) = nonce_meeting(&w.header, &target);
+    let mut p = submit_params("w", &params, &en2, w.ntime, nonce);
+    p.as_array_mut().unwrap().push(json!(format!("{bits:08x}")));
+    assert_eq!(
+        c.request("mining.submit", p.clone()).await["result"],
+        json!(true)
+    );
+    // Other version bits with the same nonce: a different header that misses the target.
+    let other = (1u32..)
+        .map(|i| (i << 13) & 0x1fff_e000)
+        .find(|b| {
+            let mut h = w.header;
+            h[0..4].copy_from_slice(&((job_version & !0x1fff_e000) | b).to_le_bytes());
+            *b != 0 && !target.is_met_by(&hash_with(&h, nonce))
+        })
+        .unwrap();
+    p[5] = json!(format!("{other:08x}"));
+    assert_eq!(
+        c.request("mining.submit", p.clone()).await["error"][0],
+        json!(23)
+    );
+    // Bits outside the mask: 20.
+    p[5] = json!("00000001");
+    assert_eq!(c.request("mining.submit", p).await["error"][0], json!(20));
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggested_difficulty_is_honoured_within_limits() {
+    let pool = demo_pool(|c| c.job_refresh = Duration::from_millis(300)).await;
+    let mut c = Client::connect(pool.local_addr()).await;
+    c.handshake("w").await;
+    let next_difficulty = async |c: &mut Client| loop {
+        let msg = c.line().await.expect("open");
+        if msg["method"] == "mining.set_difficulty" {
+            return msg["params"][0].as_f64().unwrap();
+        }
+    };
+    assert_eq!(
+        c.request("mining.suggest_difficulty", json!([0.5])).await["result"],
+        json!(true)
+    );
+    c.notes.clear();
+    assert_eq!(next_difficulty(&mut c).await, 0.5);
+    // Below the pool minimum: clamped to it.
+    c.request("mining.suggest_difficulty", json!([1e-12])).await;
+    c.notes.clear();
+    assert_eq!(next_difficulty(&mut c).await, DIFF);
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_surplus_connections_are_closed() {
+    let pool = demo_pool(|c| {
+        c.limits.idle_timeout = Duration::from_millis(500);
+        c.max_connections = 2;
+    })
+    .await;
+    let addr = pool.local_addr();
+    let mut a = Client::connect(addr).await;
+    let mut b = Client::connect(addr).await;
+    a.request("mining.subscribe", json!([])).await;
+    b.request("mining.subscribe", json!([])).await;
+    let mut surplus = Client::connect(addr).await;
+    assert!(surplus.line().await.is_none(), "third connection refused");
+    // Silent clients are dropped after the idle timeout.
+    while a.line().await.is_some() {}
+    while b.line().await.is_some() {}
+    pool.shutdown().await;
+}
