@@ -97,11 +97,14 @@ static PORTABLE: Portable = Portable;
 fn concrete(kind: KernelKind) -> Option<&'static dyn Kernel> {
     #[cfg(target_arch = "x86_64")]
     {
-        use super::ShaNi;
+        use super::{Avx2, Avx512, ShaNi};
         static SHA_NI: OnceLock<Option<ShaNi>> = OnceLock::new();
+        static AVX2: OnceLock<Option<Avx2>> = OnceLock::new();
+        static AVX512: OnceLock<Option<Avx512>> = OnceLock::new();
         match kind {
             KernelKind::ShaNi => return SHA_NI.get_or_init(ShaNi::new).as_ref().map(as_dyn),
-            KernelKind::Avx2 | KernelKind::Avx512 => return None,
+            KernelKind::Avx2 => return AVX2.get_or_init(Avx2::new).as_ref().map(as_dyn),
+            KernelKind::Avx512 => return AVX512.get_or_init(Avx512::new).as_ref().map(as_dyn),
             KernelKind::Auto | KernelKind::Portable => {}
         }
     }

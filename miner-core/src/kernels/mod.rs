@@ -2,12 +2,22 @@
 //! give a hash whose top 32 bits are at most a bound — and every kernel is checked against
 //! the `sha2` crate.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod dispatch;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 mod portable;
 mod sha256;
 #[cfg(target_arch = "x86_64")]
 mod sha_ni;
 
+#[cfg(target_arch = "x86_64")]
+pub use avx2::Avx2;
+#[cfg(target_arch = "x86_64")]
+pub use avx512::Avx512;
 pub use dispatch::{KernelError, KernelKind, available, hashrate, select};
 pub use portable::Portable;
 #[cfg(target_arch = "x86_64")]

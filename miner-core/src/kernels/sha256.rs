@@ -34,7 +34,6 @@ pub(crate) fn ssig0(x: u32) -> u32 {
     x.rotate_right(7) ^ x.rotate_right(18) ^ (x >> 3)
 }
 
-#[allow(dead_code)]
 pub(crate) fn ssig1(x: u32) -> u32 {
     x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10)
 }
@@ -80,7 +79,6 @@ pub(crate) fn top_word(h7: u32) -> u32 {
 
 /// What the lane kernels (AVX2, AVX-512) need per scan: block 2 after its three
 /// nonce-independent rounds, round 3 split around `W[3]`, and the constant schedule terms.
-#[allow(dead_code)] // used by the lane kernels, which come next
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LanePlan {
     /// Block-2 state after rounds 0..=2, `[a, b, c, d, e, f, g, h]`.
@@ -98,7 +96,6 @@ pub(crate) struct LanePlan {
     pub midstate: [u32; 8],
 }
 
-#[allow(dead_code)]
 impl LanePlan {
     pub(crate) fn new(work: &HeaderWork) -> Self {
         let w = [work.tail[0], work.tail[1], work.tail[2]];
@@ -132,7 +129,6 @@ impl LanePlan {
 
 /// The final hash's state after round 0, as `base + W0` for `a` and `e`: its input state
 /// is the constant `H0`.
-#[allow(dead_code)]
 pub(crate) fn final_round0() -> (u32, u32) {
     let s = H0;
     let t1 = s[7]
