@@ -1,1 +1,54 @@
-//! A single-host Mesos-v1-compatible master and agents on real HTTP, for tests and `mesos-miner local`
+//! A single-host Mesos-v1-compatible cluster: a master and agents in one process, on real
+//! HTTP on 127.0.0.1, speaking the wire protocol of a real Mesos 1.x master and agent
+//! (`shared/spec/mesos-v1.md`, and byte for byte the recordings in
+//! `shared/spec/mesos-transcripts/`). It is what `mesos-miner local` and every framework
+//! test run on, so the scheduler and executor need nothing else to run unchanged on Mesos.
+//!
+//! Owns: the master (scheduler API: SUBSCRIBE stream, heartbeats, offers, every call, status
+//! codes and error texts), the agents (executor API, custom executors as child processes with
+//! the `MESOS_*` environment, the command executor, the status-update manager), and fault
+//! injection (agent restart / loss, master failover, cut streams).
+//! Does not own: the protobuf types and RecordIO framing (`proto`), any scheduling policy.
+//!
+//! Layout: sans-IO cores ([`master`], [`agent`], joined by [`core::Core`]) take requests,
+//! process events and `now`, and return replies and outputs; [`driver`] is the thin tokio /
+//! axum layer that moves bytes, runs processes and ticks the clock; [`LocalCluster`] is the
+//! public handle.
+//!
+//! # Deliberate differences from a real Mesos
+//!
+//! - `Call{type: UNKNOWN}` from a subscribed framework is answered `501` ("Received an
+//!   unexpected 'UNKNOWN' call"); a real master aborts on a CHECK failure
+//!   (`3h-unknown-call-type-master-crash.txt`).
+//! - Request bodies above 8 MiB get `413`; Mesos sets no limit.
+//! - Required-field checks ("Not initialized: …") are not reproduced: prost fills required
+//!   strings with defaults, so such calls fail on the next check instead.
+//! - JSON parse errors other than the empty body have our own texts after the recorded
+//!   "Failed to parse body into JSON: " prefix style.
+//! - Offer filters are per agent, not per resource subset: a DECLINE refuses that agent's
+//!   resources for `refuse_seconds` (the same effect for whole-offer declines).
+//! - Task and executor id validation texts are ours (the checks are Mesos').
+//! - Agents report hostname `127.0.0.1` (a real agent reports its host name).
+//! - Docker containers and the DEFAULT executor are refused with TASK_FAILED /
+//!   REASON_CONTAINER_LAUNCH_FAILED (there is no Docker engine or nested containers here).
+//! - Secrets in `CommandInfo.environment` are not resolved (no secret isolator).
+//! - Agents never send executor HEARTBEAT events (Mesos sends one every 30 minutes).
+
+// Events and messages are built once and moved straight to their consumer; boxing the big
+// protobuf variants would only add noise.
+#![allow(clippy::large_enum_variant)]
+
+pub mod agent;
+mod cluster;
+pub mod core;
+pub mod driver;
+mod json;
+pub mod master;
+pub mod msg;
+pub mod pb;
+pub mod resources;
+pub mod status;
+mod validate;
+pub mod wire;
+
+pub use cluster::{ClusterConfig, LocalCluster};

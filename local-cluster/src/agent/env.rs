@@ -1,0 +1,115 @@
+//! The environment of an executor process (spec §3.3, recorded in `5-executor-env.txt` and
+//! `recovery/exec-ar-exec.env.txt`): only the `MESOS_*` variables, `LIBPROCESS_IP/PORT`, a
+//! default `PATH` and the command's own variables; nothing of the agent's environment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::Agent;
+use crate::pb::v1::{CommandInfo, FrameworkInfo, environment::variable::Type as VarType};
+
+/// `PATH` given to executors (the agent's default).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A duration as stout prints it: the largest unit in which it is whole (`5secs`, `15mins`,
+/// `90secs`, `1500ms`).
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    const UNITS: [(u128, &str); 5] = [
+        (604_800_000, "weeks"),
+        (86_400_000, "days"),
+        (3_600_000, "hrs"),
+        (60_000, "mins"),
+        (1_000, "secs"),
+    ];
+    for (size, name) in UNITS {
+        if ms >= size && ms % size == 0 {
+            return format!("{}{name}", ms / size);
+        }
+    }
+    if ms == 0 {
+        return "0ns".into();
+    }
+    format!("{ms}ms")
+}
+
+impl Agent {
+    /// The environment for executor `executor_id` of `framework`, run in `sandbox`.
+    pub(crate) fn executor_env(
+        &self,
+        framework: &FrameworkInfo,
+        executor_id: &str,
+        sandbox: &Path,
+        command: &CommandInfo,
+        grace: Duration,
+    ) -> Vec<(String, String)> {
+        let fid = framework
+            .id
+            .as_ref()
+            .map(|i| i.value.clone())
+            .unwrap_or_default();
+        let checkpoint = framework.checkpoint.unwrap_or(false);
+        let dir = sandbox.display().to_string();
+        let mut env = vec![
+            ("LIBPROCESS_IP".to_string(), "127.0.0.1".to_string()),
+            ("LIBPROCESS_PORT".into(), "0".into()),
+            (
+                "MESOS_AGENT_ENDPOINT".into(),
+                format!("127.0.0.1:{}", self.cfg.port),
+            ),
+            (
+                "MESOS_CHECKPOINT".into(),
+                if checkpoint { "1" } else { "0" }.into(),
+            ),
+            ("MESOS_DIRECTORY".into(), dir.clone()),
+            ("MESOS_EXECUTOR_ID".into(), executor_id.into()),
+            (
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
+                format_duration(grace),
+            ),
+            ("MESOS_FRAMEWORK_ID".into(), fid),
+            ("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into()),
+            ("MESOS_SANDBOX".into(), dir),
+            ("MESOS_SLAVE_ID".into(), self.cfg.id.clone()),
+            (
+                "MESOS_SLAVE_PID".into(),
+                format!("slave(1)@127.0.0.1:{}", self.cfg.port),
+            ),
+            ("PATH".into(), DEFAULT_PATH.into()),
+        ];
+        if checkpoint {
+            env.push((
+                "MESOS_RECOVERY_TIMEOUT".into(),
+                format_duration(self.cfg.recovery_timeout),
+            ));
+            env.push((
+                "MESOS_SUBSCRIPTION_BACKOFF_MAX".into(),
+                format_duration(self.cfg.reregistration_timeout),
+            ));
+        }
+        for var in command.environment.iter().flat_map(|e| e.variables.iter()) {
+            // Secrets need an isolator we do not have; only plain values are passed on.
+            if var.r#type.is_none_or(|t| t == VarType::Value as i32) {
+                let value = var.value.clone().unwrap_or_default();
+                env.retain(|(k, _)| *k != var.name);
+                env.push((var.name.clone(), value));
+            }
+        }
+        env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_as_stout_does() {
+        assert_eq!(format_duration(Duration::from_secs(5)), "5secs");
+        assert_eq!(format_duration(Duration::from_secs(2)), "2secs");
+        assert_eq!(format_duration(Duration::from_secs(900)), "15mins");
+        assert_eq!(format_duration(Duration::from_secs(120)), "2mins");
+        assert_eq!(format_duration(Duration::from_secs(90)), "90secs");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+    }
+}

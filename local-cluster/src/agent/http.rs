@@ -1,0 +1,246 @@
+//! `/api/v1/executor` (spec §1.6 "Executor endpoint", `src/slave/http.cpp`), with the texts
+//! recorded in `5-executor-calls.txt`: HEARTBEAT is accepted before validation; validation
+//! errors are 400 "Failed to validate Executor::Call: …"; calls before SUBSCRIBE are 403;
+//! while recovering everything is 503.
+
+use std::time::Instant;
+
+use super::{Agent, AgentOut, Phase, Queued};
+use crate::msg::ToMaster;
+use crate::pb::exec::{self, call::Type as CallType, event::Type as EventType};
+use crate::pb::v1::{self, TaskState, task_status::Source};
+use crate::wire::{self, Format, Reply, Request};
+
+const CALL: &str = "mesos.v1.executor.Call";
+
+impl Agent {
+    /// Handles one request to `/api/v1/executor`.
+    pub fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
+        if req.method != "POST" {
+            return wire::method_not_allowed(&req.method);
+        }
+        let format = match wire::request_format(req.content_type.as_deref()) {
+            Ok(f) => f,
+            Err(reply) => return reply,
+        };
+        let call: exec::Call = match wire::decode(format, &req.body, CALL) {
+            Ok(c) => c,
+            Err(reply) => return reply,
+        };
+        if call.r#type == Some(CallType::Heartbeat as i32) {
+            return Reply::accepted();
+        }
+        if let Err(e) = validate(&call) {
+            return Reply::text(400, format!("Failed to validate Executor::Call: {e}"));
+        }
+        if self.phase != Phase::Running {
+            return Reply::text(503, "Agent has not finished recovery");
+        }
+        let fid = call.framework_id.value.clone();
+        let eid = call.executor_id.value.clone();
+        if !self.frameworks.contains_key(&fid) {
+            return Reply::text(400, "Framework cannot be found");
+        }
+        let key = (fid.clone(), eid.clone());
+        let Some(executor) = self.executors.get(&key) else {
+            return Reply::text(400, "Executor cannot be found");
+        };
+        let kind = call
+            .r#type
+            .and_then(|t| CallType::try_from(t).ok())
+            .unwrap_or(CallType::Unknown);
+        if kind == CallType::Subscribe {
+            let format = match wire::response_format(req.accept.as_deref()) {
+                Ok(f) => f,
+                Err(reply) => return reply,
+            };
+            return self.subscribe(key, call.subscribe.unwrap_or_default(), format, now);
+        }
+        if executor.conn.is_none() {
+            return Reply::text(403, "Executor is not subscribed");
+        }
+        match kind {
+            CallType::Update => {
+                if let Some(update) = call.update {
+                    self.executor_update(&fid, &eid, update.status, now);
+                }
+                Reply::accepted()
+            }
+            CallType::Message => {
+                if let Some(m) = call.message {
+                    self.push(AgentOut::ToMaster(ToMaster::ExecutorMessage {
+                        framework_id: fid,
+                        executor_id: eid,
+                        data: m.data,
+                    }));
+                }
+                Reply::accepted()
+            }
+            _ => Reply::text(
+                501,
+                format!("Received an unexpected '{}' call", kind.as_str_name()),
+            ),
+        }
+    }
+
+    /// SUBSCRIBE: a new stream, SUBSCRIBED, ACKNOWLEDGED for every carried update (recorded
+    /// after an agent restart), then the queued LAUNCH / LAUNCH_GROUP events.
+    fn subscribe(
+        &mut self,
+        key: (String, String),
+        sub: exec::call::Subscribe,
+        format: Format,
+        now: Instant,
+    ) -> Reply {
+        let conn = self.new_conn();
+        let framework_info = self.frameworks.get(&key.0).cloned().unwrap_or_default();
+        let agent_info = self.agent_info();
+        let Some(e) = self.executors.get_mut(&key) else {
+            return Reply::text(400, "Executor cannot be found");
+        };
+        let old = e.conn.replace(conn);
+        e.registration_deadline = None;
+        let mut info = e.info.clone();
+        if info.framework_id.is_none() {
+            info.framework_id = framework_info.id.clone();
+        }
+        let container = e.container.clone();
+        let queued = std::mem::take(&mut e.queued);
+        if let Some(old) = old {
+            self.push(AgentOut::Close { conn: old });
+        }
+        let subscribed = exec::Event {
+            r#type: Some(EventType::Subscribed as i32),
+            subscribed: Some(exec::event::Subscribed {
+                executor_info: info,
+                framework_info,
+                agent_info,
+                container_id: Some(v1::ContainerId {
+                    value: container,
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        };
+        self.send(conn, subscribed);
+        for u in sub.unacknowledged_updates {
+            let status = u.status;
+            let Some(uuid) = status.uuid.clone().filter(|u| wire::valid_uuid(u)) else {
+                continue;
+            };
+            if !self.has_pending(&key.0, &status.task_id.value, &uuid) {
+                self.enqueue_update(&key.0, status.clone(), now);
+            }
+            self.send(conn, acknowledged(&status.task_id.value, uuid));
+        }
+        for q in queued {
+            let ev = match q {
+                Queued::Task(task) => exec::Event {
+                    r#type: Some(EventType::Launch as i32),
+                    launch: Some(exec::event::Launch { task }),
+                    ..Default::default()
+                },
+                Queued::Group(task_group) => exec::Event {
+                    r#type: Some(EventType::LaunchGroup as i32),
+                    launch_group: Some(exec::event::LaunchGroup { task_group }),
+                    ..Default::default()
+                },
+            };
+            self.send(conn, ev);
+        }
+        Reply::Stream {
+            id: conn,
+            format,
+            mesos_stream_id: None,
+        }
+    }
+
+    /// UPDATE from an executor: into the status-update manager, then ACKNOWLEDGED ("the
+    /// agent has it", not "the scheduler has it": spec §3.5 step 2).
+    fn executor_update(&mut self, fid: &str, eid: &str, mut status: v1::TaskStatus, now: Instant) {
+        status.executor_id = Some(v1::ExecutorId { value: eid.into() });
+        let uuid = status.uuid.clone().unwrap_or_default();
+        let task_id = status.task_id.value.clone();
+        if !self.has_pending(fid, &task_id, &uuid) {
+            self.enqueue_update(fid, status, now);
+        }
+        if let Some(conn) = self
+            .executors
+            .get(&(fid.to_string(), eid.to_string()))
+            .and_then(|e| e.conn)
+        {
+            self.send(conn, acknowledged(&task_id, uuid));
+        }
+    }
+
+    /// The executor's stream ended (it closed the connection or exited).
+    pub fn stream_closed(&mut self, conn: u64) {
+        for e in self.executors.values_mut().filter(|e| e.conn == Some(conn)) {
+            e.conn = None;
+        }
+    }
+}
+
+/// An ACKNOWLEDGED event.
+pub(crate) fn acknowledged(task_id: &str, uuid: Vec<u8>) -> exec::Event {
+    exec::Event {
+        r#type: Some(EventType::Acknowledged as i32),
+        acknowledged: Some(exec::event::Acknowledged {
+            task_id: v1::TaskId {
+                value: task_id.into(),
+            },
+            uuid,
+        }),
+        ..Default::default()
+    }
+}
+
+/// `executor::call::validate` (`src/slave/validation.cpp`), first error wins.
+fn validate(call: &exec::Call) -> Result<(), String> {
+    let Some(kind) = call.r#type.and_then(|t| CallType::try_from(t).ok()) else {
+        return Err("Expecting 'type' to be present".into());
+    };
+    let present = |ok: bool, name: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("Expecting '{name}' to be present"))
+        }
+    };
+    match kind {
+        CallType::Subscribe => present(call.subscribe.is_some(), "subscribe"),
+        CallType::Message => present(call.message.is_some(), "message"),
+        CallType::Update => {
+            let Some(update) = &call.update else {
+                return Err("Expecting 'update' to be present".into());
+            };
+            let status = &update.status;
+            let Some(uuid) = &status.uuid else {
+                return Err("Expecting 'uuid' to be present".into());
+            };
+            if !wire::valid_uuid(uuid) {
+                return Err("Not a valid UUID".into());
+            }
+            let eid = &call.executor_id.value;
+            if let Some(se) = status.executor_id.as_ref().filter(|se| se.value != *eid) {
+                return Err(format!(
+                    "ExecutorID in Call: {eid} does not match ExecutorID in TaskStatus: {}",
+                    se.value
+                ));
+            }
+            let fid = &call.framework_id.value;
+            if status.source != Some(Source::Executor as i32) {
+                return Err(format!(
+                    "Received Call from executor {eid} of framework {fid} with invalid source, expecting 'SOURCE_EXECUTOR'"
+                ));
+            }
+            if status.state == TaskState::TaskStaging as i32 {
+                return Err(format!(
+                    "Received TASK_STAGING from executor {eid} of framework {fid} which is not allowed"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}

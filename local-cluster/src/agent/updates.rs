@@ -1,0 +1,156 @@
+//! The status-update manager (spec §3.5, recorded in `recovery/2-status-update-retry.txt`):
+//! per task an ordered stream; only the oldest unacknowledged update is in flight; it is
+//! resent after 10 s, then 20 s, 40 s … up to 10 min, until the scheduler acknowledges it;
+//! a (re)subscribing framework gets every pending update at once and the backoff restarts.
+
+use std::time::Instant;
+
+use super::{Agent, AgentOut, Phase, UpdateStream};
+use crate::msg::ToMaster;
+use crate::pb::v1::TaskStatus;
+use crate::status::is_terminal;
+
+impl Agent {
+    /// Takes a reliable update (from an executor or made by the agent) into its task's stream.
+    pub(crate) fn enqueue_update(
+        &mut self,
+        framework_id: &str,
+        mut status: TaskStatus,
+        now: Instant,
+    ) {
+        status.agent_id = Some(crate::pb::v1::AgentId {
+            value: self.cfg.id.clone(),
+        });
+        let task_id = status.task_id.value.clone();
+        for e in self
+            .executors
+            .values_mut()
+            .filter(|e| e.framework_id == framework_id)
+        {
+            if let Some(t) = e.tasks.get_mut(&task_id) {
+                t.1 = status.state;
+            }
+        }
+        let min = self.cfg.update_retry_min;
+        let stream = self
+            .updates
+            .entry((framework_id.to_string(), task_id))
+            .or_default();
+        stream.pending.push_back(status.clone());
+        if stream.pending.len() == 1 {
+            stream.backoff = min;
+            stream.next_retry = Some(now + min);
+            self.forward(framework_id, status);
+        }
+    }
+
+    /// Whether an update with this uuid is still pending for the task.
+    pub(crate) fn has_pending(&self, framework_id: &str, task_id: &str, uuid: &[u8]) -> bool {
+        self.updates
+            .get(&(framework_id.to_string(), task_id.to_string()))
+            .is_some_and(|s| s.pending.iter().any(|p| p.uuid.as_deref() == Some(uuid)))
+    }
+
+    fn forward(&mut self, framework_id: &str, status: TaskStatus) {
+        if self.phase == Phase::Running {
+            self.push(AgentOut::ToMaster(ToMaster::StatusUpdate {
+                framework_id: framework_id.into(),
+                status,
+            }));
+        }
+    }
+
+    /// The scheduler acknowledged `uuid`: the head is done; the next update goes out.
+    pub(crate) fn acknowledge(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        uuid: &[u8],
+        now: Instant,
+    ) {
+        let key = (framework_id.to_string(), task_id.to_string());
+        let Some(stream) = self.updates.get_mut(&key) else {
+            return;
+        };
+        if stream.pending.front().and_then(|s| s.uuid.as_deref()) != Some(uuid) {
+            return;
+        }
+        let acked = stream.pending.pop_front();
+        let next = stream.pending.front().cloned();
+        match next {
+            Some(status) => {
+                stream.backoff = self.cfg.update_retry_min;
+                stream.next_retry = Some(now + self.cfg.update_retry_min);
+                self.forward(framework_id, status);
+            }
+            None => {
+                self.updates.remove(&key);
+            }
+        }
+        // A terminal update acknowledged: the agent forgets the task (Mesos moves it to
+        // completed tasks); reconciliation then answers TASK_GONE.
+        if acked.is_some_and(|s| is_terminal(s.state)) && !self.updates.contains_key(&key) {
+            for e in self
+                .executors
+                .values_mut()
+                .filter(|e| e.framework_id == framework_id)
+            {
+                e.tasks.remove(task_id);
+            }
+        }
+    }
+
+    /// Resends every pending head of a framework now, restarting the backoff.
+    pub(crate) fn resend(&mut self, framework_id: &str, now: Instant) {
+        let min = self.cfg.update_retry_min;
+        let mut heads = Vec::new();
+        for ((fid, _), s) in self
+            .updates
+            .iter_mut()
+            .filter(|((f, _), _)| f == framework_id)
+        {
+            if let Some(head) = s.pending.front() {
+                s.backoff = min;
+                s.next_retry = Some(now + min);
+                heads.push((fid.clone(), head.clone()));
+            }
+        }
+        for (fid, status) in heads {
+            self.forward(&fid, status);
+        }
+    }
+
+    /// Resends every pending head of every framework (after (re)registering with a master).
+    pub(crate) fn resend_all(&mut self, now: Instant) {
+        let fids: Vec<String> = self.updates.keys().map(|(f, _)| f.clone()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for fid in fids {
+            if seen.insert(fid.clone()) {
+                self.resend(&fid, now);
+            }
+        }
+    }
+
+    /// Retries heads whose timer ran out, doubling the interval up to the maximum.
+    pub(crate) fn retry_updates(&mut self, now: Instant) {
+        let max = self.cfg.update_retry_max;
+        let mut due = Vec::new();
+        for ((fid, _), s) in self.updates.iter_mut() {
+            let UpdateStream {
+                pending,
+                next_retry,
+                backoff,
+            } = s;
+            if let (Some(head), Some(at)) = (pending.front(), *next_retry) {
+                if at <= now {
+                    *backoff = (*backoff * 2).min(max);
+                    *next_retry = Some(now + *backoff);
+                    due.push((fid.clone(), head.clone()));
+                }
+            }
+        }
+        for (fid, status) in due {
+            self.forward(&fid, status);
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! [`LocalCluster`]: starts a master and agents on 127.0.0.1 and offers fault injection.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::agent::AgentConfig;
+use crate::core::Core;
+use crate::driver::{self, Shared, http};
+use crate::master::MasterConfig;
+use crate::resources::Res;
+
+/// How to build a cluster. `Default` matches a real Mesos' defaults where it has them.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    pub agents: usize,
+    pub cpus: f64,
+    /// Memory per agent in MB.
+    pub mem: f64,
+    /// Disk per agent in MB.
+    pub disk: f64,
+    /// Ports per agent; agent `i` gets `[first + i*count, first + i*count + count - 1]`.
+    pub ports_first: u64,
+    pub ports_count: u64,
+    /// Master settings (its `port` is chosen when listening; 0 = any free port).
+    pub master: MasterConfig,
+    /// Agent timing knobs copied into every agent (ids, ports, resources are filled in).
+    pub agent_template: AgentConfig,
+    /// Root of the agents' sandboxes.
+    pub work_dir: PathBuf,
+    /// How often timers are driven.
+    pub tick: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        let work_dir = std::env::temp_dir().join(format!("local-cluster-{}", uuid::Uuid::new_v4()));
+        ClusterConfig {
+            agents: 1,
+            cpus: 4.0,
+            mem: 4096.0,
+            disk: 10_240.0,
+            ports_first: 31000,
+            ports_count: 1000,
+            master: MasterConfig {
+                port: 0,
+                ..MasterConfig::default()
+            },
+            agent_template: AgentConfig::new(String::new(), 0, Res::default(), work_dir.clone()),
+            work_dir,
+            tick: Duration::from_millis(50),
+        }
+    }
+}
+
+struct Server {
+    port: u16,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// A running cluster. Dropping it kills every executor process and stops the listeners.
+pub struct LocalCluster {
+    shared: Arc<Shared>,
+    masters: Mutex<Vec<Server>>,
+    agents: Mutex<Vec<(String, Server)>>,
+    ticker: JoinHandle<()>,
+    cfg: ClusterConfig,
+}
+
+async fn serve(listener: TcpListener, router: axum::Router) -> Server {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Server {
+        port,
+        stop: Some(tx),
+        task,
+    }
+}
+
+impl LocalCluster {
+    /// Binds the master and `cfg.agents` agents on 127.0.0.1 and starts serving.
+    pub async fn start(cfg: ClusterConfig) -> io::Result<LocalCluster> {
+        let listener = TcpListener::bind(("127.0.0.1", cfg.master.port)).await?;
+        let mut mcfg = cfg.master.clone();
+        mcfg.port = listener.local_addr()?.port();
+        let shared = Shared::new(Core::new(mcfg));
+        let master = serve(listener, http::master_router(shared.clone(), 0)).await;
+        let ticker = driver::spawn_ticker(shared.clone(), cfg.tick);
+        let cluster = LocalCluster {
+            shared,
+            masters: Mutex::new(vec![master]),
+            agents: Mutex::new(Vec::new()),
+            ticker,
+            cfg,
+        };
+        for i in 0..cluster.cfg.agents {
+            cluster.add_agent(i).await?;
+        }
+        Ok(cluster)
+    }
+
+    async fn add_agent(&self, i: usize) -> io::Result<String> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let port = listener.local_addr()?.port();
+        let first = self.cfg.ports_first + i as u64 * self.cfg.ports_count;
+        let total = Res::new(
+            self.cfg.cpus,
+            self.cfg.mem,
+            self.cfg.disk,
+            &[(first, first + self.cfg.ports_count.max(1) - 1)],
+        );
+        let id = self.shared.lock().core.new_agent_id();
+        let mut acfg = self.cfg.agent_template.clone();
+        acfg.id = id.clone();
+        acfg.port = port;
+        acfg.total = total;
+        acfg.work_dir = self.cfg.work_dir.clone();
+        self.shared.with_core(|core, now| core.add_agent(acfg, now));
+        let server = serve(
+            listener,
+            http::agent_router(self.shared.clone(), id.clone()),
+        )
+        .await;
+        lock(&self.agents).push((id.clone(), server));
+        Ok(id)
+    }
+
+    /// `http://127.0.0.1:<port>` of the leading master.
+    pub fn master_url(&self) -> String {
+        let leader = self.shared.lock().core.leader();
+        let port = lock(&self.masters).get(leader).map(|s| s.port).unwrap_or(0);
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// URLs of every master started so far (the first ones answer 307 after a failover).
+    pub fn master_urls(&self) -> Vec<String> {
+        lock(&self.masters)
+            .iter()
+            .map(|s| format!("http://127.0.0.1:{}", s.port))
+            .collect()
+    }
+
+    /// Agent ids, in start order.
+    pub fn agent_ids(&self) -> Vec<String> {
+        lock(&self.agents)
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// `http://127.0.0.1:<port>` of an agent.
+    pub fn agent_url(&self, id: &str) -> Option<String> {
+        lock(&self.agents)
+            .iter()
+            .find(|(a, _)| a == id)
+            .map(|(_, s)| format!("http://127.0.0.1:{}", s.port))
+    }
+
+    /// The shared core, for tests that inspect state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Fault injection: restart an agent. Its executor streams break (TCP close, no chunk
+    /// terminator); connections are refused for `down_for`; then it answers 503 while
+    /// recovering, accepts re-subscriptions, and destroys executors that did not come back
+    /// within the re-registration timeout. Processes keep running meanwhile.
+    pub async fn restart_agent(&self, id: &str, down_for: Duration) -> io::Result<()> {
+        self.shared.with_core(|core, now| core.agent_down(id, now));
+        let old = {
+            let mut agents = lock(&self.agents);
+            let Some(pos) = agents.iter().position(|(a, _)| a == id) else {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "no such agent"));
+            };
+            agents.remove(pos).1
+        };
+        let port = old.port;
+        stop(old).await;
+        tokio::time::sleep(down_for).await;
+        let listener = bind_again(port).await?;
+        let server = serve(
+            listener,
+            http::agent_router(self.shared.clone(), id.to_string()),
+        )
+        .await;
+        lock(&self.agents).push((id.to_string(), server));
+        self.shared.with_core(|core, now| core.agent_up(id, now));
+        Ok(())
+    }
+
+    /// Fault injection: the agent dies for good (its processes are killed; its tasks become
+    /// TASK_UNREACHABLE for PARTITION_AWARE frameworks, TASK_LOST for others).
+    pub async fn kill_agent(&self, id: &str) {
+        self.shared.with_core(|core, now| core.kill_agent(id, now));
+        let server = {
+            let mut agents = lock(&self.agents);
+            agents
+                .iter()
+                .position(|(a, _)| a == id)
+                .map(|pos| agents.remove(pos).1)
+        };
+        if let Some(s) = server {
+            stop(s).await;
+        }
+    }
+
+    /// Fault injection: a second master takes over; the old one answers 307 with
+    /// `Location: //127.0.0.1:<new>/master/api/v1/scheduler` and its streams break.
+    /// Returns the new leader's URL.
+    pub async fn failover_master(&self) -> io::Result<String> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let mut mcfg = self.cfg.master.clone();
+        mcfg.port = listener.local_addr()?.port();
+        let index = self
+            .shared
+            .with_core(|core, now| core.failover_master(mcfg, now));
+        let server = serve(listener, http::master_router(self.shared.clone(), index)).await;
+        lock(&self.masters).push(server);
+        Ok(self.master_url())
+    }
+
+    /// Fault injection: break a framework's subscription stream (no chunk terminator).
+    /// Returns false if it has none.
+    pub fn cut_stream(&self, framework_id: &str) -> bool {
+        self.shared
+            .with_core(|core, now| core.cut_framework_stream(framework_id, now))
+    }
+
+    /// Stops everything and kills every executor process.
+    pub async fn shutdown(self) {
+        self.shared.lock().kill_all();
+        let masters: Vec<Server> = lock(&self.masters).drain(..).collect();
+        let agents: Vec<Server> = lock(&self.agents).drain(..).map(|(_, s)| s).collect();
+        for s in masters.into_iter().chain(agents) {
+            stop(s).await;
+        }
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        self.shared.lock().kill_all();
+        self.ticker.abort();
+        for s in lock(&self.masters)
+            .iter()
+            .chain(lock(&self.agents).iter().map(|(_, s)| s))
+        {
+            s.task.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn stop(mut s: Server) {
+    if let Some(tx) = s.stop.take() {
+        let _ = tx.send(());
+    }
+    if tokio::time::timeout(Duration::from_secs(2), &mut s.task)
+        .await
+        .is_err()
+    {
+        s.task.abort();
+    }
+}
+
+/// Binds the port an agent had before its restart (executors know only that address).
+async fn bind_again(port: u16) -> io::Result<TcpListener> {
+    let mut last = None;
+    for _ in 0..50 {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("bind failed")))
+}

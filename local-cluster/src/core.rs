@@ -1,0 +1,312 @@
+//! The whole cluster as one sans-IO state machine: masters (one leading), agents, and the
+//! routing of their messages. The driver feeds it requests, process events and `now`, and
+//! executes the [`Out`]puts. Fault injection (agent restart or loss, master failover) are
+//! inputs too, so every scenario can be tested without sockets.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::agent::{Agent, AgentConfig, AgentOut, LaunchSpec};
+use crate::master::{Master, MasterConfig, MasterOut};
+use crate::pb::{exec, sched};
+use crate::wire::{Reply, Request};
+
+/// Stream numbers of master `i` start at `(i + 1) << 40`, agents' at `(n + 1) << 48`.
+const MASTER_STREAM_SHIFT: u32 = 40;
+const AGENT_CONN_SHIFT: u32 = 48;
+
+/// What the driver must do.
+#[derive(Clone, Debug)]
+pub enum Out {
+    /// An event on a scheduler subscription stream.
+    SchedEvent { stream: u64, event: sched::Event },
+    /// An event on an executor subscription stream.
+    ExecEvent { conn: u64, event: exec::Event },
+    /// End a stream with the chunk terminator.
+    Close { stream: u64 },
+    /// Break a stream without terminator (the peer process "died").
+    Abort { stream: u64 },
+    /// Fetch and start a container's process.
+    Launch {
+        agent_id: String,
+        container: String,
+        spec: LaunchSpec,
+    },
+    /// Signal a container's process.
+    Signal { container: String, kill: bool },
+}
+
+/// The cluster state machine.
+pub struct Core {
+    masters: Vec<Master>,
+    leader: usize,
+    agents: BTreeMap<String, Agent>,
+    next_agent: u64,
+    out: Vec<Out>,
+}
+
+impl Core {
+    /// A cluster with one leading master and no agents.
+    pub fn new(master: MasterConfig) -> Core {
+        Core {
+            masters: vec![Master::new(master, 1 << MASTER_STREAM_SHIFT)],
+            leader: 0,
+            agents: BTreeMap::new(),
+            next_agent: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Outputs produced since the last call.
+    pub fn take_outputs(&mut self) -> Vec<Out> {
+        std::mem::take(&mut self.out)
+    }
+
+    pub fn leader(&self) -> usize {
+        self.leader
+    }
+
+    pub fn master(&self, i: usize) -> Option<&Master> {
+        self.masters.get(i)
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
+    /// Agent ids in creation order of their ids.
+    pub fn agent_ids(&self) -> Vec<String> {
+        self.agents.keys().cloned().collect()
+    }
+
+    /// A fresh agent id in Mesos' style (`<uuid>-S<n>`).
+    pub fn new_agent_id(&mut self) -> String {
+        let id = format!("{}-S{}", uuid::Uuid::new_v4(), self.next_agent);
+        self.next_agent += 1;
+        id
+    }
+
+    /// Adds a running agent and registers it with the leading master.
+    pub fn add_agent(&mut self, cfg: AgentConfig, now: Instant) {
+        let base = (self.agents.len() as u64 + 1) << AGENT_CONN_SHIFT;
+        let agent = Agent::new(cfg, base);
+        let reg = agent.registration();
+        self.agents.insert(agent.id().to_string(), agent);
+        self.masters[self.leader].register_agent(reg, now);
+        self.pump(now);
+    }
+
+    /// A request to master `i`'s scheduler endpoint.
+    pub fn scheduler_request(&mut self, i: usize, req: &Request, now: Instant) -> Reply {
+        let Some(m) = self.masters.get_mut(i) else {
+            return Reply::text(503, "No leader elected");
+        };
+        let reply = m.handle_request(req, now);
+        self.pump(now);
+        reply
+    }
+
+    /// A request to an agent's executor endpoint.
+    pub fn executor_request(&mut self, agent_id: &str, req: &Request, now: Instant) -> Reply {
+        let Some(a) = self.agents.get_mut(agent_id) else {
+            return Reply::text(503, "Agent has not finished recovery");
+        };
+        let reply = a.handle_request(req, now);
+        self.pump(now);
+        reply
+    }
+
+    /// A subscription stream's client went away (scheduler or executor side).
+    pub fn stream_closed(&mut self, stream: u64, now: Instant) {
+        if stream >> AGENT_CONN_SHIFT > 0 {
+            for a in self.agents.values_mut() {
+                a.stream_closed(stream);
+            }
+        } else {
+            for m in self.masters.iter_mut() {
+                m.stream_closed(stream, now);
+            }
+        }
+        self.pump(now);
+    }
+
+    pub fn process_started(&mut self, container: &str, now: Instant) {
+        self.with_container(container, now, |a, c, n| a.process_started(c, n));
+    }
+
+    pub fn process_exited(&mut self, container: &str, status: i32, now: Instant) {
+        self.with_container(container, now, |a, c, n| a.process_exited(c, status, n));
+    }
+
+    pub fn launch_failed(&mut self, container: &str, message: &str, now: Instant) {
+        self.with_container(container, now, |a, c, n| a.launch_failed(c, message, n));
+    }
+
+    fn with_container(
+        &mut self,
+        container: &str,
+        now: Instant,
+        f: impl FnOnce(&mut Agent, &str, Instant),
+    ) {
+        if let Some(a) = self
+            .agents
+            .values_mut()
+            .find(|a| a.has_container(container))
+        {
+            f(a, container, now);
+        }
+        self.pump(now);
+    }
+
+    /// Drives every timer of every master and agent.
+    pub fn tick(&mut self, now: Instant) {
+        let leader = self.leader;
+        let mut newly_running = Vec::new();
+        for (id, a) in self.agents.iter_mut() {
+            let was = a.phase();
+            a.tick(now);
+            if was != a.phase() && a.phase() == crate::agent::Phase::Running {
+                newly_running.push(id.clone());
+            }
+        }
+        for id in newly_running {
+            self.reregister(&id, now);
+        }
+        self.masters[leader].tick(now);
+        self.pump(now);
+    }
+
+    fn reregister(&mut self, agent_id: &str, now: Instant) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            let reg = a.registration();
+            self.masters[self.leader].register_agent(reg, now);
+            a.registered(now);
+        }
+    }
+
+    /// Fault injection: the agent stops (its executors' streams break); see [`Core::agent_up`].
+    pub fn agent_down(&mut self, agent_id: &str, now: Instant) {
+        let Some(a) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        for conn in a.open_conns() {
+            self.out.push(Out::Abort { stream: conn });
+        }
+        a.go_down();
+        self.masters[self.leader].agent_disconnected(agent_id);
+        self.pump(now);
+    }
+
+    /// Fault injection: the restarted agent listens again and recovers.
+    pub fn agent_up(&mut self, agent_id: &str, now: Instant) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.come_up(now);
+        }
+        self.pump(now);
+    }
+
+    /// Fault injection: the agent dies for good; its processes are killed and the master
+    /// marks it unreachable.
+    pub fn kill_agent(&mut self, agent_id: &str, now: Instant) {
+        let Some(mut a) = self.agents.remove(agent_id) else {
+            return;
+        };
+        for conn in a.open_conns() {
+            self.out.push(Out::Abort { stream: conn });
+        }
+        a.go_down();
+        for container in a.containers() {
+            self.out.push(Out::Signal {
+                container,
+                kill: true,
+            });
+        }
+        let _ = a.take_outputs();
+        self.masters[self.leader].agent_lost(agent_id, now);
+        self.pump(now);
+    }
+
+    /// Fault injection: a new master takes over on `cfg.port`; the old one answers 307 and
+    /// its streams break. Agents re-register with their tasks (checkpointed tasks survive).
+    pub fn failover_master(&mut self, cfg: MasterConfig, now: Instant) -> usize {
+        let leader_addr = format!("{}:{}", cfg.hostname, cfg.port);
+        let old = self.leader;
+        for stream in self.masters[old].open_streams() {
+            self.out.push(Out::Abort { stream });
+        }
+        self.masters[old].demote(&leader_addr);
+        let base = (self.masters.len() as u64 + 1) << MASTER_STREAM_SHIFT;
+        self.masters.push(Master::new(cfg, base));
+        self.leader = self.masters.len() - 1;
+        let ids: Vec<String> = self.agents.keys().cloned().collect();
+        for id in ids {
+            if self
+                .agents
+                .get(&id)
+                .is_some_and(|a| a.phase() == crate::agent::Phase::Running)
+            {
+                self.reregister(&id, now);
+            }
+        }
+        self.pump(now);
+        self.leader
+    }
+
+    /// Fault injection: break a framework's subscription stream at the leading master.
+    pub fn cut_framework_stream(&mut self, framework_id: &str, now: Instant) -> bool {
+        let Some(stream) = self.masters[self.leader].stream_of(framework_id) else {
+            return false;
+        };
+        self.out.push(Out::Abort { stream });
+        self.masters[self.leader].stream_closed(stream, now);
+        self.pump(now);
+        true
+    }
+
+    /// Routes master ↔ agent messages until quiet; collects the driver's outputs.
+    fn pump(&mut self, now: Instant) {
+        for _ in 0..64 {
+            let mut quiet = true;
+            for i in 0..self.masters.len() {
+                for o in self.masters[i].take_outputs() {
+                    quiet = false;
+                    match o {
+                        MasterOut::Event { stream, event } => {
+                            self.out.push(Out::SchedEvent { stream, event })
+                        }
+                        MasterOut::Close { stream } => self.out.push(Out::Close { stream }),
+                        MasterOut::ToAgent { agent_id, msg } => {
+                            if let Some(a) = self.agents.get_mut(&agent_id) {
+                                a.from_master(msg, now);
+                            }
+                        }
+                    }
+                }
+            }
+            let leader = self.leader;
+            for (id, a) in self.agents.iter_mut() {
+                for o in a.take_outputs() {
+                    quiet = false;
+                    match o {
+                        AgentOut::Event { conn, event } => {
+                            self.out.push(Out::ExecEvent { conn, event })
+                        }
+                        AgentOut::Close { conn } => self.out.push(Out::Close { stream: conn }),
+                        AgentOut::Launch { container, spec } => self.out.push(Out::Launch {
+                            agent_id: id.clone(),
+                            container,
+                            spec,
+                        }),
+                        AgentOut::Signal { container, kill } => {
+                            self.out.push(Out::Signal { container, kill })
+                        }
+                        AgentOut::ToMaster(msg) => self.masters[leader].from_agent(id, msg),
+                    }
+                }
+            }
+            if quiet {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Task-related master behaviour: status updates and messages from agents, ACKNOWLEDGE,
+//! KILL, RECONCILE (answers exactly as recorded in `1-proto-stream.events.txt`), executor
+//! exits and agent loss (spec §5 "Reconciliation", "Agent failure", "Killing tasks").
+
+use std::time::{Instant, SystemTime};
+
+use super::Master;
+use super::offers::update_event;
+use crate::msg::ToAgent;
+use crate::msg::ToMaster;
+use crate::pb::sched::{self, event::Type as EventType};
+use crate::pb::v1::{self, TaskState, task_status::Reason};
+use crate::status::{is_terminal, master_status, wall_secs};
+
+impl Master {
+    /// A message from an agent.
+    pub fn from_agent(&mut self, agent_id: &str, msg: ToMaster) {
+        if self.redirect.is_some() {
+            return;
+        }
+        match msg {
+            ToMaster::StatusUpdate {
+                framework_id,
+                status,
+            } => {
+                if let Some(t) = self
+                    .tasks
+                    .get_mut(&(framework_id.clone(), status.task_id.value.clone()))
+                {
+                    t.state = status.state;
+                    t.latest = Some(status.clone());
+                }
+                self.send(&framework_id, update_event(status));
+            }
+            ToMaster::ExecutorMessage {
+                framework_id,
+                executor_id,
+                data,
+            } => {
+                let ev = sched::Event {
+                    r#type: Some(EventType::Message as i32),
+                    message: Some(sched::event::Message {
+                        agent_id: v1::AgentId {
+                            value: agent_id.into(),
+                        },
+                        executor_id: v1::ExecutorId { value: executor_id },
+                        data,
+                    }),
+                    ..Default::default()
+                };
+                self.send(&framework_id, ev);
+            }
+            ToMaster::ExecutorExited {
+                framework_id,
+                executor_id,
+                status,
+                generated,
+            } => {
+                if let Some(a) = self.agents.get_mut(agent_id) {
+                    a.executors
+                        .remove(&(framework_id.clone(), executor_id.clone()));
+                }
+                if !generated {
+                    let ev = failure(Some(agent_id), Some(&executor_id), Some(status));
+                    self.send(&framework_id, ev);
+                }
+            }
+        }
+    }
+
+    /// ACKNOWLEDGE: forwarded to the agent; a terminal task whose last update is
+    /// acknowledged is forgotten (later reconciliation answers TASK_GONE / TASK_UNKNOWN).
+    pub(crate) fn acknowledge(&mut self, fid: &str, ack: sched::call::Acknowledge) {
+        let key = (fid.to_string(), ack.task_id.value.clone());
+        let done = self.tasks.get(&key).is_some_and(|t| {
+            is_terminal(t.state)
+                && t.latest.as_ref().and_then(|s| s.uuid.as_ref()) == Some(&ack.uuid)
+        });
+        if done {
+            self.tasks.remove(&key);
+        }
+        if self
+            .agents
+            .get(&ack.agent_id.value)
+            .is_some_and(|a| a.connected)
+        {
+            let msg = ToAgent::Acknowledge {
+                framework_id: fid.into(),
+                task_id: ack.task_id.value,
+                uuid: ack.uuid,
+            };
+            self.tell_agent(&ack.agent_id.value, msg);
+        }
+    }
+
+    /// KILL: forwarded to the task's agent; for a task the master does not know, an
+    /// explicit reconciliation answers instead (recorded: TASK_GONE for `never-launched`).
+    pub(crate) fn kill(&mut self, fid: &str, kill: sched::call::Kill, now: Instant) {
+        let key = (fid.to_string(), kill.task_id.value.clone());
+        let target = self
+            .tasks
+            .get(&key)
+            .filter(|t| !is_terminal(t.state))
+            .map(|t| t.agent_id.clone());
+        match target {
+            Some(agent_id) if self.agents.get(&agent_id).is_some_and(|a| a.connected) => {
+                let msg = ToAgent::KillTask {
+                    framework_id: fid.into(),
+                    task_id: kill.task_id.value,
+                    kill_policy: kill.kill_policy,
+                };
+                self.tell_agent(&agent_id, msg);
+            }
+            Some(_) => {}
+            None => {
+                let task = sched::call::reconcile::Task {
+                    task_id: kill.task_id,
+                    agent_id: kill.agent_id,
+                };
+                self.reconcile(fid, &[task], now);
+            }
+        }
+    }
+
+    /// RECONCILE: explicit for the listed tasks, implicit (every known task) when empty.
+    pub(crate) fn reconcile(
+        &mut self,
+        fid: &str,
+        tasks: &[sched::call::reconcile::Task],
+        now: Instant,
+    ) {
+        let _ = now;
+        let pa = self
+            .frameworks
+            .get(fid)
+            .is_some_and(|f| f.partition_aware());
+        let mut answers = Vec::new();
+        if tasks.is_empty() {
+            for ((f, _), t) in self.tasks.iter().filter(|((f, _), _)| f == fid) {
+                let _ = f;
+                answers.push(self.latest_state(t));
+            }
+        }
+        for rt in tasks {
+            let key = (fid.to_string(), rt.task_id.value.clone());
+            let answer = match self.tasks.get(&key) {
+                Some(t) => self.latest_state(t),
+                None => self.unknown_task(
+                    &rt.task_id.value,
+                    rt.agent_id.as_ref().map(|a| a.value.as_str()),
+                    pa,
+                ),
+            };
+            answers.push(answer);
+        }
+        for st in answers {
+            self.send(fid, update_event(st));
+        }
+    }
+
+    fn latest_state(&self, t: &super::Task) -> v1::TaskStatus {
+        let unreachable = self
+            .agents
+            .get(&t.agent_id)
+            .and_then(|a| a.unreachable_since)
+            .is_some();
+        let state = TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging);
+        let mut st = master_status(
+            &t.info.task_id.value,
+            Some(&t.agent_id),
+            state,
+            Reason::Reconciliation,
+            "Reconciliation: Latest task state",
+        );
+        if unreachable {
+            st.unreachable_time = t.latest.as_ref().and_then(|l| l.unreachable_time);
+        }
+        if let Some(latest) = &t.latest {
+            st.container_status = latest.container_status.clone();
+        }
+        st
+    }
+
+    fn unknown_task(&self, task_id: &str, agent_id: Option<&str>, pa: bool) -> v1::TaskStatus {
+        let lost = |s: TaskState| if pa { s } else { TaskState::TaskLost };
+        match agent_id.and_then(|a| self.agents.get(a).map(|v| (a, v))) {
+            Some((a, view)) if view.unreachable_since.is_some() => master_status(
+                task_id,
+                Some(a),
+                lost(TaskState::TaskUnreachable),
+                Reason::Reconciliation,
+                "Reconciliation: Task is unreachable",
+            ),
+            Some((a, _)) => master_status(
+                task_id,
+                Some(a),
+                lost(TaskState::TaskGone),
+                Reason::Reconciliation,
+                "Reconciliation: Task is unknown to the agent",
+            ),
+            None => master_status(
+                task_id,
+                None,
+                lost(TaskState::TaskUnknown),
+                Reason::Reconciliation,
+                "Reconciliation: Task is unknown",
+            ),
+        }
+    }
+
+    /// The agent's connection broke (e.g. it restarts): no offers from it until it
+    /// registers again; outstanding offers are rescinded.
+    pub fn agent_disconnected(&mut self, agent_id: &str) {
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.connected = false;
+        }
+        self.rescind_agent_offers(agent_id);
+    }
+
+    /// The agent is gone for good (killed): FAILURE to every framework, and each live task
+    /// becomes TASK_UNREACHABLE (PARTITION_AWARE) or TASK_LOST, from the master, no uuid.
+    pub fn agent_lost(&mut self, agent_id: &str, now: Instant) {
+        let _ = now;
+        let Some(a) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        a.connected = false;
+        a.unreachable_since = Some(now);
+        a.executors.clear();
+        self.rescind_agent_offers(agent_id);
+        let fids: Vec<String> = self.frameworks.keys().cloned().collect();
+        for fid in &fids {
+            self.send(fid, failure(Some(agent_id), None, None));
+        }
+        let secs = wall_secs();
+        let nanos = SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        let keys: Vec<(String, String)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.agent_id == agent_id && !is_terminal(t.state))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (fid, tid) in keys {
+            let pa = self
+                .frameworks
+                .get(&fid)
+                .is_some_and(|f| f.partition_aware());
+            let state = if pa {
+                TaskState::TaskUnreachable
+            } else {
+                TaskState::TaskLost
+            };
+            let mut st = master_status(
+                &tid,
+                Some(agent_id),
+                state,
+                Reason::AgentRemoved,
+                "Agent is unreachable",
+            );
+            st.timestamp = Some(secs);
+            if pa {
+                st.unreachable_time = Some(v1::TimeInfo { nanoseconds: nanos });
+            }
+            if let Some(t) = self.tasks.get_mut(&(fid.clone(), tid.clone())) {
+                t.state = st.state;
+                t.latest = Some(st.clone());
+            }
+            if !pa {
+                self.tasks.remove(&(fid.clone(), tid));
+            }
+            self.send(&fid, update_event(st));
+        }
+    }
+
+    fn rescind_agent_offers(&mut self, agent_id: &str) {
+        let ids: Vec<String> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.agent_id == agent_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.rescind(&id, true);
+        }
+    }
+}
+
+/// A FAILURE event (agent lost, or executor exited with a wait status).
+fn failure(agent_id: Option<&str>, executor_id: Option<&str>, status: Option<i32>) -> sched::Event {
+    sched::Event {
+        r#type: Some(EventType::Failure as i32),
+        failure: Some(sched::event::Failure {
+            agent_id: agent_id.map(|a| v1::AgentId { value: a.into() }),
+            executor_id: executor_id.map(|e| v1::ExecutorId { value: e.into() }),
+            status,
+        }),
+        ..Default::default()
+    }
+}
