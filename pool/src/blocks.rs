@@ -3,7 +3,8 @@
 //! and every block still pending is submitted again when the pool starts.
 //!
 //! File states: `<hash>.pending` (not yet answered), `<hash>.accepted` (node said null or
-//! `duplicate`), `<hash>.rejected` (node refused it; kept for the operator).
+//! `duplicate`), `<hash>.stale` (`inconclusive`: valid, but another block at that height won
+//! the race), `<hash>.rejected` (node refused it; kept for the operator).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -29,6 +30,9 @@ pub struct PendingBlock {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Accepted,
+    /// `inconclusive`: the node did not make it its tip (a sibling at the same height came
+    /// first, or the parent is unknown). Not an error of ours; nothing to retry.
+    Stale,
     /// `submitblock` returned this reason, or a non-retryable RPC error.
     Rejected(String),
 }
@@ -103,6 +107,7 @@ impl BlockStore {
     pub fn finish(&self, block: &PendingBlock, outcome: &Outcome) -> io::Result<()> {
         let ext = match outcome {
             Outcome::Accepted => "accepted",
+            Outcome::Stale => "stale",
             Outcome::Rejected(_) => "rejected",
         };
         fs::rename(&block.path, self.dir.join(format!("{}.{ext}", block.hash)))?;
@@ -116,6 +121,7 @@ pub fn classify(answer: Result<Option<String>, RpcError>) -> Option<Outcome> {
         Ok(None) => Some(Outcome::Accepted),
         // Already in the chain (e.g. a resubmission after a restart): nothing is lost.
         Ok(Some(reason)) if reason == "duplicate" => Some(Outcome::Accepted),
+        Ok(Some(reason)) if reason == "inconclusive" => Some(Outcome::Stale),
         Ok(Some(reason)) => Some(Outcome::Rejected(reason)),
         // Bad credentials may be fixed by the operator; keep the block pending.
         Err(RpcError::Auth(_)) => None,
@@ -203,6 +209,10 @@ mod tests {
         assert_eq!(
             classify(Ok(Some("high-hash".into()))),
             Some(Outcome::Rejected("high-hash".into()))
+        );
+        assert_eq!(
+            classify(Ok(Some("inconclusive".into()))),
+            Some(Outcome::Stale)
         );
         assert_eq!(classify(Err(RpcError::Transport("refused".into()))), None);
         assert_eq!(classify(Err(RpcError::Auth(401))), None);

@@ -47,6 +47,8 @@ pub struct PoolStatus {
     pub shares_rejected: u64,
     pub blocks_found: u64,
     pub blocks_accepted: u64,
+    /// Valid blocks the node did not make its tip (`inconclusive`: lost a race).
+    pub blocks_stale: u64,
     pub blocks_rejected: u64,
     pub hashrate: f64,
     pub workers: Vec<WorkerStatus>,
@@ -58,6 +60,7 @@ pub struct Stats {
     workers: HashMap<String, Worker>,
     pub blocks_found: u64,
     pub blocks_accepted: u64,
+    pub blocks_stale: u64,
     pub blocks_rejected: u64,
     pub shares_rejected_unknown_worker: u64,
 }
@@ -125,8 +128,10 @@ impl Stats {
                 + self.shares_rejected_unknown_worker,
             blocks_found: self.blocks_found,
             blocks_accepted: self.blocks_accepted,
+            blocks_stale: self.blocks_stale,
             blocks_rejected: self.blocks_rejected,
-            hashrate: workers.iter().map(|w| w.hashrate).sum(),
+            // A fold from +0.0: an empty f64 sum is -0.0, which prints as "-0.0".
+            hashrate: workers.iter().fold(0.0, |sum, w| sum + w.hashrate),
             workers,
         }
     }

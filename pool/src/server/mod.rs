@@ -355,6 +355,10 @@ async fn submitter(
                 tracing::info!(%hash, worker = %block.worker, "block accepted by the node");
                 lock(&shared.stats).blocks_accepted += 1;
             }
+            Some(Outcome::Stale) => {
+                tracing::warn!(%hash, "block not made the tip (inconclusive): another block at this height came first");
+                lock(&shared.stats).blocks_stale += 1;
+            }
             Some(Outcome::Rejected(reason)) => {
                 tracing::error!(%hash, %reason, "node rejected block");
                 lock(&shared.stats).blocks_rejected += 1;
