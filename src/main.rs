@@ -25,6 +25,8 @@ struct Cli {
 enum Command {
     /// Print the block hash (display order) of an 80-byte header given in hex.
     Hash(cmd::hash::Args),
+    /// Run the Stratum pool server against a bitcoind (or --demo without one).
+    Pool(cmd::pool::Args),
 }
 
 /// An error in what the user gave us: printed as one line, exit code 2.
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(args) => cmd::hash::run(args),
+        Command::Pool(args) => cmd::pool::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

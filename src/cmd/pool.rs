@@ -1,0 +1,235 @@
+//! `mesos-miner pool`: the built-in Stratum pool server (the `pool` crate) against a bitcoind,
+//! or `--demo` without one. Secrets come from files (`--rpc-password-file`,
+//! `--rpc-cookie-file`) or the environment, never from the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pool::rpc::RpcAuth;
+use pool::{Backend, Pool, PoolConfig};
+use stratum::Difficulty;
+use stratum::server::VardiffConfig;
+
+use crate::UsageError;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Stratum listen address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:3333")]
+    listen: String,
+    /// bitcoind JSON-RPC URL.
+    #[arg(
+        long,
+        env = "MESOS_MINER_BITCOIND_URL",
+        default_value = "http://127.0.0.1:8332/"
+    )]
+    bitcoind_url: String,
+    /// RPC user (with --rpc-password-file).
+    #[arg(long, env = "MESOS_MINER_RPC_USER")]
+    rpc_user: Option<String>,
+    /// File holding the RPC password (first line).
+    #[arg(long, env = "MESOS_MINER_RPC_PASSWORD_FILE", value_name = "FILE")]
+    rpc_password_file: Option<PathBuf>,
+    /// The node's .cookie file, instead of user and password.
+    #[arg(long, env = "MESOS_MINER_RPC_COOKIE_FILE", value_name = "FILE")]
+    rpc_cookie_file: Option<PathBuf>,
+    /// Address the block reward is paid to (its network must match the node's chain).
+    #[arg(long, env = "MESOS_MINER_PAYOUT_ADDRESS")]
+    payout_address: Option<String>,
+    /// Directory for found blocks (written before submitblock, resubmitted on start).
+    #[arg(long, env = "MESOS_MINER_POOL_DATA_DIR", default_value = "pool-data")]
+    data_dir: PathBuf,
+    /// Serve GET /status (JSON) on this address.
+    #[arg(long, value_name = "HOST:PORT")]
+    api_bind: Option<String>,
+    /// No bitcoind: synthetic jobs at low difficulty. No block found in demo mode is valid.
+    #[arg(long)]
+    demo: bool,
+    /// Text put into every coinbase.
+    #[arg(long, default_value = "/mesos-miner/")]
+    pool_tag: String,
+    /// Share difficulty of a new connection (fractional allowed).
+    #[arg(long, default_value_t = 0.01)]
+    start_diff: f64,
+    /// Lowest share difficulty (vardiff and mining.suggest_difficulty stay above it).
+    #[arg(long, default_value_t = 0.0001)]
+    min_diff: f64,
+    /// Highest share difficulty.
+    #[arg(long, default_value_t = 4_294_967_296.0)]
+    max_diff: f64,
+    /// Vardiff target seconds between shares of one connection; 0 turns vardiff off.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    share_interval: f64,
+    /// Bytes of extranonce2 miners fill (extranonce1 is 4 bytes).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(2..=16))]
+    extranonce2_size: u8,
+    /// Most simultaneous Stratum connections.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Drop a connection silent for this long.
+    #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
+    idle_timeout: f64,
+    /// Longest Stratum line accepted, bytes.
+    #[arg(long, default_value_t = stratum::DEFAULT_MAX_LINE)]
+    max_line: usize,
+    /// getblocktemplate polling period (new transactions); new blocks arrive by long-poll.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    poll_interval: f64,
+}
+
+fn seconds(what: &str, value: f64) -> Result<Duration, UsageError> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| UsageError(format!("{what}: must be a positive number of seconds")))
+}
+
+fn difficulty(what: &str, value: f64) -> Result<Difficulty, UsageError> {
+    Difficulty::new(value).map_err(|e| UsageError(format!("{what}: {e}")))
+}
+
+fn auth(args: &Args) -> Result<RpcAuth, UsageError> {
+    match (
+        &args.rpc_cookie_file,
+        &args.rpc_user,
+        &args.rpc_password_file,
+    ) {
+        (Some(cookie), None, None) => Ok(RpcAuth::Cookie(cookie.clone())),
+        (None, Some(user), Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| UsageError(format!("rpc-password-file {}: {e}", file.display())))?;
+            let password = text.lines().next().unwrap_or("").trim().to_string();
+            if password.is_empty() {
+                return Err(UsageError(format!(
+                    "rpc-password-file {} is empty",
+                    file.display()
+                )));
+            }
+            Ok(RpcAuth::UserPass {
+                user: user.clone(),
+                password,
+            })
+        }
+        _ => Err(UsageError(
+            "give either --rpc-cookie-file, or --rpc-user with --rpc-password-file".into(),
+        )),
+    }
+}
+
+fn config(args: &Args) -> Result<PoolConfig, UsageError> {
+    let backend = if args.demo {
+        Backend::Demo
+    } else {
+        if args.payout_address.is_none() {
+            return Err(UsageError(
+                "--payout-address is required (or --demo)".into(),
+            ));
+        }
+        Backend::Node {
+            url: args.bitcoind_url.clone(),
+            auth: auth(args)?,
+        }
+    };
+    let mut c = PoolConfig::new(backend, args.payout_address.clone(), args.data_dir.clone());
+    c.pool_tag = args.pool_tag.clone();
+    let (min, max) = (
+        difficulty("min-diff", args.min_diff)?,
+        difficulty("max-diff", args.max_diff)?,
+    );
+    if min > max {
+        return Err(UsageError("min-diff is above max-diff".into()));
+    }
+    c.session.min_difficulty = min;
+    c.session.max_difficulty = max;
+    c.session.initial_difficulty = difficulty("start-diff", args.start_diff)?;
+    c.session.extranonce2_size = usize::from(args.extranonce2_size);
+    c.session.vardiff = if args.share_interval == 0.0 {
+        None
+    } else {
+        Some(VardiffConfig {
+            target_interval: seconds("share-interval", args.share_interval)?,
+            ..VardiffConfig::default()
+        })
+    };
+    c.max_connections = args.max_connections.max(1);
+    c.limits.idle_timeout = seconds("idle-timeout", args.idle_timeout)?;
+    c.limits.max_line = args.max_line.max(256);
+    c.poll_interval = seconds("poll-interval", args.poll_interval)?;
+    Ok(c)
+}
+
+fn addr(what: &str, text: &str) -> Result<SocketAddr, UsageError> {
+    text.parse()
+        .map_err(|_| UsageError(format!("{what}: {text:?} is not HOST:PORT (an IP address)")))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .try_init();
+    let config = config(&args)?;
+    let listen = addr("listen", &args.listen)?;
+    let api = args
+        .api_bind
+        .as_deref()
+        .map(|a| addr("api-bind", a))
+        .transpose()?;
+    if args.demo {
+        eprintln!(
+            "mesos-miner pool: DEMO MODE — no bitcoind; jobs are synthetic and no block found \
+             here can ever be valid."
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        tracing::info!(listen = %listener.local_addr()?, "stratum listening");
+        let pool = tokio::select! {
+            p = Pool::start(listener, config) => p?,
+            _ = shutdown_signal() => return Ok(()),
+        };
+        if let Some(api) = api {
+            let listener = tokio::net::TcpListener::bind(api).await?;
+            tracing::info!(api = %listener.local_addr()?, "GET /status");
+            tokio::spawn(pool::status::serve(
+                listener,
+                pool.status_source(),
+                shutdown_signal(),
+            ));
+        }
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let status = pool.status();
+        pool.shutdown().await;
+        tracing::info!(
+            shares = status.shares_accepted,
+            rejected = status.shares_rejected,
+            blocks_found = status.blocks_found,
+            blocks_accepted = status.blocks_accepted,
+            "pool stopped"
+        );
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
