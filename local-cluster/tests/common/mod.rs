@@ -199,3 +199,29 @@ pub fn launch(fid: &v1::FrameworkId, offer: &v1::Offer, tasks: Vec<v1::TaskInfo>
         Some(proto::calls::offer::refuse_for(0.1)),
     )
 }
+
+/// A task run by the protocol-only test executor (`data`: `finish` or `run`).
+pub fn executor_task(id: &str, exec_id: &str, offer: &v1::Offer, data: &str) -> v1::TaskInfo {
+    let bin = env!("CARGO_BIN_EXE_mesos-test-executor");
+    v1::TaskInfo {
+        name: id.into(),
+        task_id: v1::TaskId { value: id.into() },
+        agent_id: offer.agent_id.clone(),
+        resources: vec![proto::resources::scalar("cpus", 0.1), proto::resources::scalar("mem", 32.0)],
+        executor: Some(v1::ExecutorInfo {
+            r#type: Some(v1::executor_info::Type::Custom as i32),
+            executor_id: v1::ExecutorId { value: exec_id.into() },
+            command: Some(v1::CommandInfo {
+                // Fetched into the sandbox and run from there, as a real framework ships it.
+                uris: vec![v1::command_info::Uri { value: bin.into(), executable: Some(true), ..Default::default() }],
+                value: Some("exec ./mesos-test-executor".into()),
+                shell: Some(true),
+                ..Default::default()
+            }),
+            resources: vec![proto::resources::scalar("cpus", 0.1), proto::resources::scalar("mem", 32.0)],
+            ..Default::default()
+        }),
+        data: Some(data.as_bytes().to_vec()),
+        ..Default::default()
+    }
+}
