@@ -25,6 +25,8 @@ struct Cli {
 enum Command {
     /// Print the block hash (display order) of an 80-byte header given in hex.
     Hash(cmd::hash::Args),
+    /// Mine on Stratum pools (cpuminer-style flags), or offline with --benchmark.
+    Mine(cmd::mine::Args),
     /// Run the Stratum pool server against a bitcoind (or --demo without one).
     Pool(cmd::pool::Args),
 }
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(args) => cmd::hash::run(args),
+        Command::Mine(args) => cmd::mine::run(args),
         Command::Pool(args) => cmd::pool::run(args),
     };
     match result {

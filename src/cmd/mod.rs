@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod hash;
+pub mod mine;
 pub mod pool;
 
 use crate::UsageError;

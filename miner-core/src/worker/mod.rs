@@ -7,6 +7,7 @@
 //! miner's own rayon pool and forwards found shares (STYLE.md habit 10).
 
 pub mod api;
+mod bench;
 pub mod conn;
 mod driver;
 pub mod jobs;
@@ -16,6 +17,7 @@ pub mod stats;
 pub mod tls;
 pub mod url;
 
+pub use bench::{benchmark, synthetic_work};
 pub use driver::{Stopped, WorkerConfig, run, shared_status};
 pub use policy::{Failover, Next, RetryPolicy, backoff};
 pub use stats::{ShareCounts, Status, Summary};

@@ -1,0 +1,259 @@
+//! `mesos-miner mine`: the standalone Stratum miner, with cpuminer's flags (spec/stratum.md
+//! Part A.3): `-o URL` (repeat for failover), `-u`, `-p`, `-t`, `-r`, `-R`, `-T`, `-q`, `-c`,
+//! `--benchmark`, plus `--kernel`, `--suggest-diff`, `--cert` and `--api-bind`.
+
+mod config;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miner_core::Miner;
+use miner_core::kernels::{self, Kernel, KernelKind};
+use miner_core::meter::human_rate;
+use miner_core::worker::{self, PoolUrl, RetryPolicy, Stopped, WorkerConfig, api, tls};
+use tokio::sync::watch;
+
+use crate::UsageError;
+
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {
+    /// Pool URL: stratum+tcp://HOST:PORT, stratum+ssl://HOST:PORT or HOST:PORT. Repeat for
+    /// failover pools, best first.
+    #[arg(short = 'o', long = "url", value_name = "URL")]
+    url: Vec<String>,
+    /// Username for mining.authorize (often ADDRESS.WORKER).
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// Password for mining.authorize.
+    #[arg(short = 'p', long, env = "MESOS_MINER_PASS", hide_env_values = true)]
+    pass: Option<String>,
+    /// Search threads [default: the number of cores].
+    #[arg(short = 't', long)]
+    threads: Option<usize>,
+    /// Failed connection attempts in a row before giving up (-1 = forever) [default: -1].
+    #[arg(short = 'r', long, allow_negative_numbers = true)]
+    retries: Option<i64>,
+    /// Longest pause between reconnect rounds, seconds (backoff cap) [default: 30].
+    #[arg(short = 'R', long = "retry-pause", value_name = "SECONDS")]
+    retry_pause: Option<f64>,
+    /// Reconnect when the pool sends nothing for this long; also the connect and answer
+    /// timeout, seconds [default: 120].
+    #[arg(short = 'T', long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// No periodic hashrate lines.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// JSON file of options (keys = long flag names); the command line wins.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Mine a fixed synthetic job offline and print the hashrate.
+    #[arg(long)]
+    benchmark: bool,
+    /// Kernel: auto, avx512, avx2, sha-ni or portable [default: auto].
+    #[arg(long)]
+    kernel: Option<String>,
+    /// Ask the pool for this share difficulty (mining.suggest_difficulty).
+    #[arg(long = "suggest-diff", value_name = "DIFF")]
+    suggest_diff: Option<f64>,
+    /// PEM certificate(s) to trust for stratum+ssl:// pools instead of the system roots.
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Serve GET /summary (JSON) on this address, e.g. 127.0.0.1:4048.
+    #[arg(long = "api-bind", value_name = "HOST:PORT")]
+    api_bind: Option<String>,
+    /// While on a backup pool, probe the better ones this often, seconds [default: 30].
+    #[arg(long = "failback-interval", value_name = "SECONDS")]
+    failback_interval: Option<f64>,
+    /// Print the hashrate line this often, seconds [default: 30].
+    #[arg(long = "report-interval", value_name = "SECONDS")]
+    report_interval: Option<f64>,
+    /// Do not ask for BIP310 version rolling.
+    #[arg(long = "no-version-rolling")]
+    no_version_rolling: bool,
+}
+
+/// Longest accepted duration option: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+fn seconds(what: &str, value: Option<f64>, default: f64) -> Result<Duration, UsageError> {
+    let v = value.unwrap_or(default);
+    if !(0.0..=MAX_SECONDS).contains(&v) {
+        return Err(UsageError(format!(
+            "{what}: must be 0..={MAX_SECONDS} seconds, got {v}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// The worker settings from the merged arguments.
+fn worker_config(args: &Args) -> Result<WorkerConfig, UsageError> {
+    if args.url.is_empty() {
+        return Err(UsageError("no pool: give -o URL (or --benchmark)".into()));
+    }
+    let pools = args
+        .url
+        .iter()
+        .map(|u| PoolUrl::parse(u).map_err(|e| UsageError(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let user = args.user.as_deref().unwrap_or("mesos-miner");
+    let mut c = WorkerConfig::new(pools, user, args.pass.as_deref().unwrap_or("x"));
+    c.retry = RetryPolicy {
+        retries: match args.retries {
+            None | Some(-1) => None,
+            Some(n) if n >= 0 => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+            Some(n) => return Err(UsageError(format!("retries: must be -1 or more, got {n}"))),
+        },
+        max_pause: seconds("retry-pause", args.retry_pause, 30.0)?,
+        first_pause: Duration::from_secs(1),
+    };
+    c.retry.first_pause = c.retry.first_pause.min(c.retry.max_pause);
+    c.timeout = seconds("timeout", args.timeout, 120.0)?.max(Duration::from_secs(1));
+    c.failback_interval =
+        seconds("failback-interval", args.failback_interval, 30.0)?.max(Duration::from_millis(100));
+    c.report_interval =
+        seconds("report-interval", args.report_interval, 30.0)?.max(Duration::from_secs(1));
+    c.quiet = args.quiet;
+    c.version_rolling = !args.no_version_rolling;
+    if let Some(d) = args.suggest_diff {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(UsageError(format!(
+                "suggest-diff: must be above 0, got {d}"
+            )));
+        }
+        c.suggest_difficulty = Some(d);
+    }
+    if c.pools.iter().any(|p| p.tls) || args.cert.is_some() {
+        c.tls =
+            Some(tls::client_config(args.cert.as_deref()).map_err(|e| UsageError(e.to_string()))?);
+    }
+    Ok(c)
+}
+
+pub fn run(mut args: Args) -> anyhow::Result<()> {
+    if let Some(path) = args.config.clone() {
+        config::merge_file(&mut args, &path)?;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .try_init();
+    let threads = thread_count(args.threads)?;
+    let kernel = pick_kernel(args.kernel.as_deref().unwrap_or("auto"))?;
+    let config = if args.benchmark {
+        None
+    } else {
+        Some(worker_config(&args)?)
+    };
+    let api_addr: Option<std::net::SocketAddr> = match &args.api_bind {
+        None => None,
+        Some(a) => Some(
+            a.parse()
+                .map_err(|_| UsageError(format!("api-bind: {a:?} is not HOST:PORT")))?,
+        ),
+    };
+    let miner = Arc::new(Miner::new(threads, kernel)?);
+    let status = worker::shared_status(kernel.name(), threads);
+    tracing::info!("{threads} threads, kernel {}", kernel.name());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let stopped = runtime.block_on(async {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        if let Some(addr) = api_addr {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| UsageError(format!("api-bind {addr}: {e}")))?;
+            tracing::info!("API on http://{addr}/summary");
+            tokio::spawn(api::serve(
+                listener,
+                status.clone(),
+                stopped_fut(stop_rx.clone()),
+            ));
+        }
+        let stopped = match config {
+            None => {
+                let report = seconds("report-interval", args.report_interval, 5.0)?;
+                worker::benchmark(
+                    miner.clone(),
+                    status.clone(),
+                    report,
+                    args.quiet,
+                    stopped_fut(stop_rx),
+                )
+                .await?;
+                Stopped::Shutdown
+            }
+            Some(c) => worker::run(c, miner.clone(), status.clone(), stopped_fut(stop_rx)).await,
+        };
+        anyhow::Ok(stopped)
+    })?;
+    print_summary(&status);
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match stopped {
+        Stopped::Shutdown => Ok(()),
+        Stopped::GaveUp => anyhow::bail!("no pool could be mined (retries exhausted)"),
+    }
+}
+
+/// Most search threads accepted.
+const MAX_THREADS: usize = 1024;
+
+fn thread_count(threads: Option<usize>) -> Result<usize, UsageError> {
+    match threads {
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Some(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        Some(n) => Err(UsageError(format!(
+            "threads: must be between 1 and {MAX_THREADS}, got {n}"
+        ))),
+    }
+}
+
+fn pick_kernel(name: &str) -> Result<&'static dyn Kernel, UsageError> {
+    let kind: KernelKind = name
+        .parse()
+        .map_err(|e| UsageError(format!("kernel: {e}")))?;
+    kernels::select(kind).map_err(|e| UsageError(format!("kernel: {e}")))
+}
+
+async fn stopped_fut(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// SIGINT (ctrl-c) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_summary(status: &api::SharedStatus) {
+    let s = api::snapshot(status);
+    let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), human_rate);
+    tracing::info!(
+        "summary: accepted {}, rejected {}, stale {}; hashrate {} (10 s) {} (60 s) {} (15 min); up {:.0} s",
+        s.accepted,
+        s.rejected,
+        s.stale,
+        rate(s.hashrate_10s),
+        rate(s.hashrate_60s),
+        rate(s.hashrate_15m),
+        s.uptime_seconds
+    );
+}
