@@ -13,9 +13,6 @@ use crate::coinbase::{self, CoinbaseError, CoinbaseParts, CoinbaseSpec};
 use crate::merkle;
 use crate::template::{Template, Tx};
 
-/// How far past the job's ntime a share may set its ntime (ckpool's bound, Part A.1).
-pub const NTIME_MAX_AHEAD: u32 = 7000;
-
 /// What every job's coinbase shares.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -121,11 +118,6 @@ impl Job {
             format!("{:08x}", self.ntime),
             self.clean_jobs,
         ])
-    }
-
-    /// ntime a share may carry: not before the node's mintime, not far past the job's.
-    pub fn ntime_ok(&self, ntime: u32) -> bool {
-        ntime >= self.mintime.min(self.ntime) && ntime <= self.ntime.saturating_add(NTIME_MAX_AHEAD)
     }
 
     /// Rebuilds the header of a share: coinbase from coinb1/en1/en2/coinb2, merkle root from

@@ -102,6 +102,8 @@ async fn mined_blocks_are_accepted_including_mempool_transactions() {
     let params = client
         .next_notify(|p| p[4].as_array().is_some_and(|b| !b.is_empty()))
         .await;
+    // Same tip, more transactions: earlier jobs stay valid.
+    assert_eq!(params[8], json!(false), "{params}");
     let hash2 = mine_block(&mut client, "miner.w1", &params, &[1; 8]).await;
     wait_for("block with transactions", async || {
         best_is(&nodes, &hash2).await

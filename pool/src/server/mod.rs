@@ -5,11 +5,12 @@
 
 mod conn;
 mod shared;
+mod tasks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitcoin::ScriptBuf;
@@ -18,8 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::blocks::{self, BlockStore, Outcome};
-use crate::coinbase::{self, network_from_chain};
+use crate::blocks::BlockStore;
 use crate::job::{JobBook, JobConfig};
 use crate::rpc::{RpcAuth, RpcClient, RpcError};
 use crate::source;
@@ -28,6 +28,7 @@ use crate::template::Template;
 pub use conn::{ConnLimits, notify_of};
 pub use shared::EXTRANONCE1_SIZE;
 use shared::{FoundBlock, Shared, lock};
+use tasks::{check_node, job_manager, submitter, tag_push};
 
 /// Where templates come from.
 #[derive(Debug, Clone)]
@@ -113,7 +114,6 @@ impl Pool {
         let (job_tx, _) = watch::channel(None);
         let (blocks_tx, blocks_rx) = mpsc::unbounded_channel();
         let (templates_tx, templates_rx) = mpsc::channel::<Template>(16);
-        let demo = matches!(config.backend, Backend::Demo);
         let mut tasks = JoinSet::new();
         let (payout_script, store, rpc) = match &config.backend {
             Backend::Demo => (ScriptBuf::from_bytes(vec![0x51]), None, None),
@@ -132,7 +132,8 @@ impl Pool {
         };
         let shared = Arc::new(Shared {
             extranonces: Default::default(),
-            jobs: std::sync::Mutex::new(JobBook::new(
+            // Twice what a session remembers, so the session decides staleness (21).
+            jobs: Mutex::new(JobBook::new(
                 config.session.max_jobs.max(16) * 2,
                 rand::random(),
             )),
@@ -141,11 +142,11 @@ impl Pool {
             blocks_tx,
             store: store.clone(),
             connections: AtomicUsize::new(0),
-            demo,
+            demo: matches!(config.backend, Backend::Demo),
         });
-        let wake = Arc::new(Notify::new());
-        match (&rpc, &store) {
+        match (rpc, store) {
             (Some(rpc), Some(store)) => {
+                let wake = Arc::new(Notify::new());
                 for pending in store.pending()? {
                     tracing::info!(hash = %pending.hash, "resubmitting block left pending in data dir");
                     let _ = shared.blocks_tx.send(FoundBlock {
@@ -153,35 +154,37 @@ impl Pool {
                         block: pending,
                     });
                 }
+                let stop = &stop_rx;
                 tasks.spawn(submitter(
                     rpc.clone(),
-                    store.clone(),
+                    store,
                     shared.clone(),
                     blocks_rx,
                     wake.clone(),
-                    stop_rx.clone(),
+                    stop.clone(),
                 ));
                 tasks.spawn(source::poll_node(
                     rpc.clone(),
                     config.poll_interval,
                     wake,
                     templates_tx.clone(),
-                    stop_rx.clone(),
+                    stop.clone(),
                 ));
                 tasks.spawn(source::long_poll_node(
-                    rpc.clone(),
+                    rpc,
                     config.longpoll_wait,
                     templates_tx,
-                    stop_rx.clone(),
+                    stop.clone(),
                 ));
             }
             _ => {
                 tracing::warn!(
                     "DEMO MODE: no bitcoind; jobs are synthetic and no block found here can be valid"
                 );
+                let new_block = Duration::from_secs(600);
                 tasks.spawn(source::demo(
                     config.job_refresh,
-                    Duration::from_secs(600),
+                    new_block,
                     templates_tx,
                     stop_rx.clone(),
                 ));
@@ -257,116 +260,6 @@ pub async fn run(
     shutdown.await;
     pool.shutdown().await;
     Ok(())
-}
-
-/// A push of the pool tag for the coinbase scriptSig (empty tag: nothing).
-fn tag_push(tag: &str) -> Result<Vec<u8>, PoolError> {
-    if tag.is_empty() {
-        return Ok(Vec::new());
-    }
-    if tag.len() > 40 {
-        return Err(PoolError::Config("pool tag longer than 40 bytes".into()));
-    }
-    let mut push = vec![tag.len() as u8];
-    push.extend_from_slice(tag.as_bytes());
-    Ok(push)
-}
-
-/// Asks the node for its chain (retrying while it starts) and checks the payout address.
-async fn check_node(rpc: &RpcClient, payout: Option<&str>) -> Result<ScriptBuf, PoolError> {
-    let payout = payout.ok_or_else(|| PoolError::Config("--payout-address is required".into()))?;
-    let mut attempt = 0;
-    let info = loop {
-        match rpc.get_blockchain_info().await {
-            Ok(info) => break info,
-            Err(e) if e.is_retryable() && attempt < 60 => {
-                tracing::warn!(error = %e, "bitcoind not ready; retrying");
-                tokio::time::sleep(blocks::backoff(attempt.min(3))).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let network = network_from_chain(&info.chain).ok_or_else(|| {
-        PoolError::Config(format!("unknown chain {:?} from the node", info.chain))
-    })?;
-    tracing::info!(chain = %info.chain, height = info.blocks, "connected to bitcoind");
-    coinbase::payout_script(payout, network).map_err(|e| PoolError::Config(e.to_string()))
-}
-
-/// Turns templates into jobs: a new one when the work changed (new prevhash → clean_jobs)
-/// or the current job is older than `refresh`.
-async fn job_manager(
-    shared: Arc<Shared>,
-    config: JobConfig,
-    refresh: Duration,
-    mut templates: mpsc::Receiver<Template>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut last: Option<(Template, Instant)> = None;
-    loop {
-        let template = tokio::select! {
-            t = templates.recv() => match t { Some(t) => t, None => return },
-            _ = stop.changed() => return,
-        };
-        let fresh = last
-            .as_ref()
-            .is_none_or(|(prev, at)| prev.differs_in_work(&template) || at.elapsed() >= refresh);
-        // A template for an older tip (a slow poll racing a long-poll) must not go back.
-        let older = last
-            .as_ref()
-            .is_some_and(|(prev, _)| template.height < prev.height);
-        if !fresh || older {
-            continue;
-        }
-        let job = lock(&shared.jobs).push(&template, &config);
-        match job {
-            Ok(job) => {
-                tracing::info!(job = %job.id, height = job.height, txs = job.txs.len(), clean = job.clean_jobs, "new job");
-                shared.job_tx.send_replace(Some(job));
-                last = Some((template, Instant::now()));
-            }
-            Err(e) => tracing::error!(error = %e, "cannot build a job from the template"),
-        }
-    }
-}
-
-/// Submits found blocks (already on disk) until the node answers; wakes the template poller.
-async fn submitter(
-    rpc: Arc<RpcClient>,
-    store: BlockStore,
-    shared: Arc<Shared>,
-    mut found: mpsc::UnboundedReceiver<FoundBlock>,
-    wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        let block = tokio::select! {
-            b = found.recv() => match b { Some(b) => b, None => return },
-            _ = stop.changed() => return,
-        };
-        let outcome = tokio::select! {
-            o = blocks::submit_until_answered(&rpc, &store, &block.block, u32::MAX) => o,
-            _ = stop.changed() => return,
-        };
-        let hash = &block.block.hash;
-        match outcome {
-            Some(Outcome::Accepted) => {
-                tracing::info!(%hash, worker = %block.worker, "block accepted by the node");
-                lock(&shared.stats).blocks_accepted += 1;
-            }
-            Some(Outcome::Stale) => {
-                tracing::warn!(%hash, "block not made the tip (inconclusive): another block at this height came first");
-                lock(&shared.stats).blocks_stale += 1;
-            }
-            Some(Outcome::Rejected(reason)) => {
-                tracing::error!(%hash, %reason, "node rejected block");
-                lock(&shared.stats).blocks_rejected += 1;
-            }
-            None => {}
-        }
-        wake.notify_one();
-    }
 }
 
 async fn accept_loop(

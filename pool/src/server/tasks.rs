@@ -1,0 +1,129 @@
+//! The pool's background tasks: node check at start, templates → jobs, found blocks →
+//! `submitblock`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bitcoin::ScriptBuf;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::PoolError;
+use super::shared::{FoundBlock, Shared, lock};
+use crate::blocks::{self, BlockStore, Outcome};
+use crate::coinbase::{self, network_from_chain};
+use crate::job::JobConfig;
+use crate::rpc::RpcClient;
+use crate::template::Template;
+
+/// A push of the pool tag for the coinbase scriptSig (empty tag: nothing).
+pub(super) fn tag_push(tag: &str) -> Result<Vec<u8>, PoolError> {
+    if tag.is_empty() {
+        return Ok(Vec::new());
+    }
+    if tag.len() > 40 {
+        return Err(PoolError::Config("pool tag longer than 40 bytes".into()));
+    }
+    let mut push = vec![tag.len() as u8];
+    push.extend_from_slice(tag.as_bytes());
+    Ok(push)
+}
+
+/// Asks the node for its chain (retrying while it starts) and checks the payout address.
+pub(super) async fn check_node(
+    rpc: &RpcClient,
+    payout: Option<&str>,
+) -> Result<ScriptBuf, PoolError> {
+    let payout = payout.ok_or_else(|| PoolError::Config("--payout-address is required".into()))?;
+    let mut attempt = 0;
+    let info = loop {
+        match rpc.get_blockchain_info().await {
+            Ok(info) => break info,
+            Err(e) if e.is_retryable() && attempt < 60 => {
+                tracing::warn!(error = %e, "bitcoind not ready; retrying");
+                tokio::time::sleep(blocks::backoff(attempt.min(3))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let network = network_from_chain(&info.chain).ok_or_else(|| {
+        PoolError::Config(format!("unknown chain {:?} from the node", info.chain))
+    })?;
+    tracing::info!(chain = %info.chain, height = info.blocks, "connected to bitcoind");
+    coinbase::payout_script(payout, network).map_err(|e| PoolError::Config(e.to_string()))
+}
+
+/// Turns templates into jobs: a new one when the work changed (new prevhash → clean_jobs)
+/// or the current job is older than `refresh`.
+pub(super) async fn job_manager(
+    shared: Arc<Shared>,
+    config: JobConfig,
+    refresh: Duration,
+    mut templates: mpsc::Receiver<Template>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last: Option<(Template, Instant)> = None;
+    loop {
+        let template = tokio::select! {
+            t = templates.recv() => match t { Some(t) => t, None => return },
+            _ = stop.changed() => return,
+        };
+        let fresh = last
+            .as_ref()
+            .is_none_or(|(prev, at)| prev.differs_in_work(&template) || at.elapsed() >= refresh);
+        // A template for an older tip (a slow poll racing a long-poll) must not go back.
+        let older = last
+            .as_ref()
+            .is_some_and(|(prev, _)| template.height < prev.height);
+        if !fresh || older {
+            continue;
+        }
+        let job = lock(&shared.jobs).push(&template, &config);
+        match job {
+            Ok(job) => {
+                tracing::info!(job = %job.id, height = job.height, txs = job.txs.len(), clean = job.clean_jobs, "new job");
+                shared.job_tx.send_replace(Some(job));
+                last = Some((template, Instant::now()));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot build a job from the template"),
+        }
+    }
+}
+
+/// Submits found blocks (already on disk) until the node answers; wakes the template poller.
+pub(super) async fn submitter(
+    rpc: Arc<RpcClient>,
+    store: BlockStore,
+    shared: Arc<Shared>,
+    mut found: mpsc::UnboundedReceiver<FoundBlock>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let block = tokio::select! {
+            b = found.recv() => match b { Some(b) => b, None => return },
+            _ = stop.changed() => return,
+        };
+        let outcome = tokio::select! {
+            o = blocks::submit_until_answered(&rpc, &store, &block.block, u32::MAX) => o,
+            _ = stop.changed() => return,
+        };
+        let hash = &block.block.hash;
+        match outcome {
+            Some(Outcome::Accepted) => {
+                tracing::info!(%hash, worker = %block.worker, "block accepted by the node");
+                lock(&shared.stats).blocks_accepted += 1;
+            }
+            Some(Outcome::Stale) => {
+                tracing::warn!(%hash, "block not made the tip (inconclusive): another block at this height came first");
+                lock(&shared.stats).blocks_stale += 1;
+            }
+            Some(Outcome::Rejected(reason)) => {
+                tracing::error!(%hash, %reason, "node rejected block");
+                lock(&shared.stats).blocks_rejected += 1;
+            }
+            None => {}
+        }
+        wake.notify_one();
+    }
+}
