@@ -10,6 +10,7 @@
 mod env;
 mod http;
 mod launch;
+mod lifecycle;
 mod updates;
 
 use std::collections::{BTreeMap, VecDeque};

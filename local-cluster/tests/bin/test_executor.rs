@@ -68,23 +68,45 @@ impl Exec {
 
     async fn update(&mut self, task_id: &str, state: TaskState) {
         let uuid = *uuid::Uuid::new_v4().as_bytes();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        let status = proto::calls::executor::status(&self.eid, proto::v1::TaskId { value: task_id.into() }, state, uuid, now);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let status = proto::calls::executor::status(
+            &self.eid,
+            proto::v1::TaskId {
+                value: task_id.into(),
+            },
+            state,
+            uuid,
+            now,
+        );
         self.unacked.insert(uuid.to_vec(), status.clone());
-        let terminal = matches!(state, TaskState::TaskFinished | TaskState::TaskKilled | TaskState::TaskFailed);
+        let terminal = matches!(
+            state,
+            TaskState::TaskFinished | TaskState::TaskKilled | TaskState::TaskFailed
+        );
         self.tasks.insert(task_id.into(), terminal);
         // If the agent is away the update stays unacknowledged and goes with the next SUBSCRIBE.
-        let _ = self.post(&proto::calls::executor::update(&self.eid, &self.fid, status)).await;
+        let _ = self
+            .post(&proto::calls::executor::update(
+                &self.eid, &self.fid, status,
+            ))
+            .await;
     }
 
     async fn message(&self, data: Vec<u8>) {
-        let _ = self.post(&proto::calls::executor::message(&self.eid, &self.fid, data)).await;
+        let _ = self
+            .post(&proto::calls::executor::message(&self.eid, &self.fid, data))
+            .await;
     }
 
     async fn on_event(&mut self, ev: Event) {
         match ev.r#type.and_then(|t| Ev::try_from(t).ok()) {
             Some(Ev::Launch) => {
-                let Some(task) = ev.launch.map(|l| l.task) else { return };
+                let Some(task) = ev.launch.map(|l| l.task) else {
+                    return;
+                };
                 let id = task.task_id.value.clone();
                 self.unacked_tasks.insert(id.clone(), task.clone());
                 self.update(&id, TaskState::TaskRunning).await;
@@ -113,7 +135,12 @@ impl Exec {
             }
             Some(Ev::Shutdown) => {
                 self.shutting_down = true;
-                let live: Vec<String> = self.tasks.iter().filter(|(_, t)| !**t).map(|(id, _)| id.clone()).collect();
+                let live: Vec<String> = self
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| !**t)
+                    .map(|(id, _)| id.clone())
+                    .collect();
                 for id in live {
                     self.update(&id, TaskState::TaskKilled).await;
                 }
@@ -123,7 +150,8 @@ impl Exec {
     }
 
     fn done(&self) -> bool {
-        (self.shutting_down || (!self.tasks.is_empty() && self.tasks.values().all(|t| *t))) && self.unacked.is_empty()
+        (self.shutting_down || (!self.tasks.is_empty() && self.tasks.values().all(|t| *t)))
+            && self.unacked.is_empty()
     }
 
     /// One subscription: returns when the stream ends (Ok(true) = we are done).
@@ -162,8 +190,12 @@ async fn main() -> Result<(), String> {
     let endpoint = env("MESOS_AGENT_ENDPOINT")?;
     let mut exec = Exec {
         url: format!("http://{endpoint}/api/v1/executor"),
-        eid: ExecutorId { value: env("MESOS_EXECUTOR_ID")? },
-        fid: FrameworkId { value: env("MESOS_FRAMEWORK_ID")? },
+        eid: ExecutorId {
+            value: env("MESOS_EXECUTOR_ID")?,
+        },
+        fid: FrameworkId {
+            value: env("MESOS_FRAMEWORK_ID")?,
+        },
         http: reqwest::Client::new(),
         unacked_tasks: BTreeMap::new(),
         unacked: BTreeMap::new(),
@@ -171,7 +203,10 @@ async fn main() -> Result<(), String> {
         shutting_down: false,
     };
     let checkpoint = env("MESOS_CHECKPOINT").is_ok_and(|v| v == "1" || v == "true");
-    let recovery = std::env::var("MESOS_RECOVERY_TIMEOUT").ok().and_then(|t| duration(&t)).unwrap_or(Duration::from_secs(900));
+    let recovery = std::env::var("MESOS_RECOVERY_TIMEOUT")
+        .ok()
+        .and_then(|t| duration(&t))
+        .unwrap_or(Duration::from_secs(900));
     let mut deadline: Option<Instant> = None;
     loop {
         match exec.session(&mut deadline).await {

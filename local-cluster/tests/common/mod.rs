@@ -45,7 +45,11 @@ pub struct Sub {
 }
 
 pub async fn post(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> reqwest::Response {
-    let client = reqwest::Client::new();
+    // No redirect following: a 307 is an answer the tests look at.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let mut req = client.post(url).body(body);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -72,7 +76,8 @@ pub async fn call(master: &str, call: &Call, stream_id: Option<&str>) -> (u16, S
 impl Sub {
     /// Subscribes `info` (protobuf both ways) and reads SUBSCRIBED.
     pub async fn open(master: &str, info: FrameworkInfo) -> Sub {
-        let call = proto::calls::scheduler::subscribe(info);
+        let mut call = proto::calls::scheduler::subscribe(info.clone());
+        call.framework_id = info.id.clone();
         let resp = post(
             &format!("{master}/api/v1/scheduler"),
             call.encode_to_vec(),
@@ -207,21 +212,46 @@ pub fn executor_task(id: &str, exec_id: &str, offer: &v1::Offer, data: &str) -> 
         name: id.into(),
         task_id: v1::TaskId { value: id.into() },
         agent_id: offer.agent_id.clone(),
-        resources: vec![proto::resources::scalar("cpus", 0.1), proto::resources::scalar("mem", 32.0)],
+        resources: vec![
+            proto::resources::scalar("cpus", 0.1),
+            proto::resources::scalar("mem", 32.0),
+        ],
         executor: Some(v1::ExecutorInfo {
             r#type: Some(v1::executor_info::Type::Custom as i32),
-            executor_id: v1::ExecutorId { value: exec_id.into() },
+            executor_id: v1::ExecutorId {
+                value: exec_id.into(),
+            },
             command: Some(v1::CommandInfo {
                 // Fetched into the sandbox and run from there, as a real framework ships it.
-                uris: vec![v1::command_info::Uri { value: bin.into(), executable: Some(true), ..Default::default() }],
+                uris: vec![v1::command_info::Uri {
+                    value: bin.into(),
+                    executable: Some(true),
+                    ..Default::default()
+                }],
                 value: Some("exec ./mesos-test-executor".into()),
                 shell: Some(true),
                 ..Default::default()
             }),
-            resources: vec![proto::resources::scalar("cpus", 0.1), proto::resources::scalar("mem", 32.0)],
+            resources: vec![
+                proto::resources::scalar("cpus", 0.1),
+                proto::resources::scalar("mem", 32.0),
+            ],
             ..Default::default()
         }),
         data: Some(data.as_bytes().to_vec()),
         ..Default::default()
+    }
+}
+
+impl Sub {
+    /// The next reconciliation answer for `task` (duplicates of earlier updates, which a
+    /// real agent also delivers, are acknowledged and skipped).
+    pub async fn reconciled(&mut self, task: &str) -> v1::TaskStatus {
+        loop {
+            let st = self.update(task, true).await;
+            if st.reason == Some(v1::task_status::Reason::Reconciliation as i32) {
+                return st;
+            }
+        }
     }
 }

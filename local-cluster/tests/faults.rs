@@ -1,0 +1,89 @@
+//! Fault injection seen from a framework: agent loss, cut subscription streams.
+
+mod common;
+
+use common::*;
+use proto::scheduler::event::Type as EventType;
+use proto::v1::{TaskState, framework_info::capability::Type as Cap};
+
+async fn running_command_task(sub: &mut Sub, id: &str) -> proto::v1::Offer {
+    let offer = sub.offer().await;
+    let task = command_task(id, &offer, "sleep 60");
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, vec![task]))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        sub.update(id, true).await.state,
+        TaskState::TaskStarting as i32
+    );
+    assert_eq!(
+        sub.update(id, true).await.state,
+        TaskState::TaskRunning as i32
+    );
+    offer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_agent_makes_tasks_unreachable_or_lost() {
+    for (pa, expected) in [
+        (true, TaskState::TaskUnreachable),
+        (false, TaskState::TaskLost),
+    ] {
+        let c = cluster(1).await;
+        let caps: Vec<Cap> = if pa {
+            vec![Cap::PartitionAware]
+        } else {
+            vec![]
+        };
+        let mut sub = Sub::open(&c.master_url(), framework("kill-agent", &caps)).await;
+        let offer = running_command_task(&mut sub, "k1").await;
+        c.kill_agent(&offer.agent_id.value).await;
+        let failure = sub
+            .expect(EventType::Failure)
+            .await
+            .failure
+            .expect("failure");
+        assert_eq!(failure.agent_id, Some(offer.agent_id.clone()));
+        assert_eq!(failure.executor_id, None);
+        let st = sub.update("k1", false).await;
+        assert_eq!(st.state, expected as i32);
+        assert_eq!(st.uuid, None, "master-generated: never acknowledged");
+        assert_eq!(
+            st.source,
+            Some(proto::v1::task_status::Source::Master as i32)
+        );
+        c.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_stream_disconnects_until_resubscribe_and_tasks_stay() {
+    let c = cluster(1).await;
+    let mut info = framework("cut", &[Cap::PartitionAware]);
+    info.failover_timeout = Some(60.0);
+    let mut sub = Sub::open(&c.master_url(), info.clone()).await;
+    running_command_task(&mut sub, "c1").await;
+    assert!(c.cut_stream(&sub.framework_id.value));
+    while sub.next().await.is_some() {}
+    let rec = proto::calls::scheduler::reconcile(&sub.framework_id, vec![]);
+    assert_eq!(
+        sub.call(&rec).await,
+        (403, "Framework is not subscribed".to_string())
+    );
+    info.id = Some(sub.framework_id.clone());
+    let mut sub2 = Sub::open(&c.master_url(), info).await;
+    assert_ne!(sub2.stream_id, sub.stream_id);
+    // The old stream id is now stale.
+    let (code, body) = sub.call(&rec).await;
+    assert_eq!(code, 400);
+    assert!(body.starts_with("The stream ID '"), "{body}");
+    assert_eq!(sub2.call(&rec).await.0, 202);
+    assert_eq!(
+        sub2.reconciled("c1").await.state,
+        TaskState::TaskRunning as i32
+    );
+    c.shutdown().await;
+}
