@@ -12,8 +12,12 @@ use super::sha256::{DIGEST_BITS, HEADER_BITS, K, PAD, nonce_word, round, top_wor
 use super::{H0, HeaderWork, Kernel};
 
 /// Nonces hashed side by side. SHA-256 rounds are a serial chain per nonce, so independent
-/// nonces are what fills the SHA unit's pipeline.
-const WAYS: usize = 4;
+/// nonces are what fills the SHA unit's pipeline. Measured on AMD Zen 3: `sha256rnds2` has
+/// a latency of about 4 cycles and a throughput of about 1 per cycle, yet 2 ways beat 3, 4
+/// and 5: with more, the states and message windows no longer fit in 16 registers, and the
+/// spills and every other vector instruction compete with `sha256rnds2` for issue (each
+/// costs about 0.7 cycle next to it), so what is left to hide is little.
+const WAYS: usize = 2;
 
 /// The SHA-NI kernel. Only [`ShaNi::new`] makes one, and only on a CPU with SHA-NI and
 /// SSE4.1, which is what makes its `unsafe` calls sound.
@@ -73,13 +77,13 @@ struct Consts {
     w1: __m128i,
     w2: __m128i,
     w3: __m128i,
-    kw_block2: [__m128i; 3],
+    kw_block2: [[__m128i; 2]; 3],
     /// The final hash: `H0`, its words 8..16 and `K + W` for rounds 8..16.
     h0_abef: __m128i,
     h0_cdgh: __m128i,
     f2: __m128i,
     f3: __m128i,
-    kw_final: [__m128i; 2],
+    kw_final: [[__m128i; 2]; 2],
 }
 
 fn v(words: [u32; 4]) -> __m128i {
@@ -87,8 +91,11 @@ fn v(words: [u32; 4]) -> __m128i {
     unsafe { _mm_loadu_si128(words.as_ptr().cast()) }
 }
 
-fn kw(t: usize, w: [u32; 4]) -> __m128i {
-    v(std::array::from_fn(|i| K[t + i].wrapping_add(w[i])))
+/// `K + W` for rounds `t..t+4` as two vectors with the pair for `t, t+1` and for `t+2, t+3`
+/// in their low halves (the halves `sha256rnds2` reads), so no shuffle is needed per nonce.
+fn kw(t: usize, w: [u32; 4]) -> [__m128i; 2] {
+    let s: [u32; 4] = std::array::from_fn(|i| K[t + i].wrapping_add(w[i]));
+    [v(s), v([s[2], s[3], 0, 0])]
 }
 
 fn abef_cdgh(s: &[u32; 8]) -> (__m128i, __m128i) {
@@ -144,21 +151,33 @@ fn rounds4<const N: usize>(abef: &mut [__m128i; N], cdgh: &mut [__m128i; N], kw:
     }
 }
 
-/// Same `K + W` for every state.
+/// Same `K + W` for every state, as [`kw`] gives it.
 #[inline]
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn rounds4_const<const N: usize>(abef: &mut [__m128i; N], cdgh: &mut [__m128i; N], kw: __m128i) {
-    rounds4(abef, cdgh, &[kw; N]);
+fn rounds4_const<const N: usize>(
+    abef: &mut [__m128i; N],
+    cdgh: &mut [__m128i; N],
+    kw: [__m128i; 2],
+) {
+    for j in 0..N {
+        cdgh[j] = _mm_sha256rnds2_epu32(cdgh[j], abef[j], kw[0]);
+    }
+    for j in 0..N {
+        abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], kw[1]);
+    }
 }
 
 /// Next four message words from the last sixteen, `w = [W(t-16), W(t-12), W(t-8), W(t-4)]`.
+/// For group 4 of both our blocks, `W[9..13]` are zero padding, so their term is left out.
 #[inline]
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn schedule(w: &[__m128i; 4]) -> __m128i {
-    let t = _mm_add_epi32(
-        _mm_sha256msg1_epu32(w[0], w[1]),
-        _mm_alignr_epi8(w[3], w[2], 4),
-    );
+fn schedule(w: &[__m128i; 4], g: usize) -> __m128i {
+    let s0 = _mm_sha256msg1_epu32(w[0], w[1]);
+    let t = if g == 4 {
+        s0
+    } else {
+        _mm_add_epi32(s0, _mm_alignr_epi8(w[3], w[2], 4))
+    };
     _mm_sha256msg2_epu32(t, w[3])
 }
 
@@ -175,7 +194,7 @@ fn group<const N: usize>(
     let k = k4(4 * g);
     let mut kw = [k; N];
     for j in 0..N {
-        let next = schedule(&w[j]);
+        let next = schedule(&w[j], g);
         w[j] = [w[j][1], w[j][2], w[j][3], next];
         kw[j] = _mm_add_epi32(next, k);
     }
@@ -240,7 +259,7 @@ fn hash_ways<const N: usize>(c: &Consts, nonces: [u32; N]) -> [u32; N] {
     groups!(abef, cdgh, f: 4 5 6 7 8 9 10 11 12 13 14);
     let k = k4(60);
     std::array::from_fn(|j| {
-        let kw = _mm_add_epi32(schedule(&f[j]), k);
+        let kw = _mm_add_epi32(schedule(&f[j], 15), k);
         let abef = _mm_sha256rnds2_epu32(cdgh[j], abef[j], kw);
         (_mm_cvtsi128_si32(abef) as u32).wrapping_add(H0[7])
     })
