@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod rebuild;
+
 use std::path::{Path, PathBuf};
 
 /// `$CARGO_MANIFEST_DIR/../../shared/spec/mesos-transcripts` (the shared/ folder sits beside
