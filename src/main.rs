@@ -29,6 +29,8 @@ enum Command {
     Mine(cmd::mine::Args),
     /// Run the Stratum pool server against a bitcoind (or --demo without one).
     Pool(cmd::pool::Args),
+    /// Run a Mesos-compatible master and agents on 127.0.0.1 and print the master URL.
+    Local(cmd::local::Args),
 }
 
 /// An error in what the user gave us: printed as one line, exit code 2.
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => cmd::hash::run(args),
         Command::Mine(args) => cmd::mine::run(args),
         Command::Pool(args) => cmd::pool::run(args),
+        Command::Local(args) => cmd::local::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

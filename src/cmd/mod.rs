@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod hash;
+pub mod local;
 pub mod mine;
 pub mod pool;
 
