@@ -72,7 +72,7 @@ pub(super) async fn run(
         codec: LineCodec::default(),
         worked: false,
     };
-    let end = drive(w, &mut c, pool, shutdown.as_mut()).await;
+    let end = drive(w, &mut c, shutdown.as_mut()).await;
     w.resume[pool] = c.session.connection_lost();
     // Unanswered submits come out as ConnectionLost results: log them.
     while let Some(ev) = c.session.poll_event() {
@@ -87,12 +87,7 @@ pub(super) async fn run(
     }
 }
 
-async fn drive(
-    w: &mut Worker,
-    c: &mut Conn,
-    pool: usize,
-    mut shutdown: Shutdown<'_>,
-) -> SessionEnd {
+async fn drive(w: &mut Worker, c: &mut Conn, mut shutdown: Shutdown<'_>) -> SessionEnd {
     let mut buf = vec![0u8; 16 * 1024];
     let mut sample = tokio::time::interval(SAMPLE_EVERY);
     let mut report = tokio::time::interval(w.config.report_interval);
@@ -154,7 +149,6 @@ async fn drive(
             Input::ProbeAnswered(Some(better)) => return SessionEnd::Failback(better),
             Input::ProbeAnswered(None) => probing = false,
         }
-        let _ = pool;
     }
 }
 

@@ -1,0 +1,270 @@
+//! End to end on loopback: two regtest bitcoind nodes, `mesos-miner pool` on them, and
+//! `mesos-miner mine -t 2` on the pool. The node must accept at least 3 blocks mined this
+//! way (its best block carries our pool's coinbase), including blocks with mempool
+//! transactions, and the miner must see no rejected share.
+
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pool::regtest::RegtestNodes;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mesos-miner");
+
+/// A child process killed on drop, its output in a file.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(args: &[&str], log: PathBuf) -> Proc {
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Proc { child, log }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait up to `limit` for the exit.
+    fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn wait_listening(addr: SocketAddr, p: &Proc) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {addr}:\n{}",
+            p.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// GET http://addr/path as JSON, with a raw HTTP/1.1 request.
+fn get_json(addr: SocketAddr, path: &str) -> Value {
+    use std::io::{Read, Write};
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return Value::Null;
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let _ = s.write_all(req.as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_once("\r\n\r\n")
+        .and_then(|(_, body)| serde_json::from_str(body.trim()).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesos-miner-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn send_transactions(nodes: &RegtestNodes, n: usize) -> Vec<String> {
+    let mut txids = Vec::new();
+    for _ in 0..n {
+        let to = nodes.new_address().await.unwrap();
+        let txid = nodes.call("sendtoaddress", json!([to, 1.0])).await.unwrap();
+        txids.push(txid.as_str().unwrap().to_owned());
+    }
+    txids
+}
+
+fn pool_args<'a>(
+    nodes: &'a RegtestNodes,
+    listen: &'a str,
+    payout: &'a str,
+    data: &'a Path,
+    tag: &'a str,
+) -> Vec<String> {
+    [
+        "pool",
+        "--listen",
+        listen,
+        "--bitcoind-url",
+        &nodes.rpc_url(),
+        "--rpc-user",
+        nodes.rpc_user(),
+        "--rpc-password-file",
+        &nodes.password_file().display().to_string(),
+        "--payout-address",
+        payout,
+        "--data-dir",
+        &data.display().to_string(),
+        "--pool-tag",
+        tag,
+        "--start-diff",
+        "0.02",
+        "--min-diff",
+        "0.02",
+        "--poll-interval",
+        "0.5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miner_and_pool_get_blocks_into_a_real_node() {
+    let nodes = RegtestNodes::start()
+        .await
+        .expect("regtest nodes (scripts/regtest-node.sh)");
+    // Mature coins for the wallet (Part B.4), then transactions waiting in the mempool.
+    nodes.call("generate", json!([101])).await.unwrap();
+    let mut txids = send_transactions(&nodes, 3).await;
+    let start = nodes.rpc().get_block_count().await.unwrap();
+
+    let dir = temp_dir("e2e");
+    let payout = nodes.new_address().await.unwrap();
+    let tag = format!("/e2e-{}/", std::process::id());
+    let listen = free_addr().to_string();
+    let args = pool_args(&nodes, &listen, &payout, &dir.join("pool-data"), &tag);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let pool = Proc::spawn(&args, dir.join("pool.log"));
+    wait_listening(listen.parse().unwrap(), &pool);
+
+    let api = free_addr();
+    let url = format!("stratum+tcp://{listen}");
+    let api_text = api.to_string();
+    let mut miner = Proc::spawn(
+        &[
+            "mine",
+            "-o",
+            &url,
+            "-u",
+            &payout,
+            "-p",
+            "x",
+            "-t",
+            "2",
+            "--report-interval",
+            "2",
+            "--api-bind",
+            &api_text,
+            "-R",
+            "1",
+        ],
+        dir.join("miner.log"),
+    );
+
+    // Three blocks or more; more transactions after the first, so later blocks carry them too.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut sent_more = false;
+    loop {
+        let height = nodes.rpc().get_block_count().await.unwrap();
+        if height > start && !sent_more {
+            txids.extend(send_transactions(&nodes, 2).await);
+            sent_more = true;
+        }
+        let confirmed = confirmed_all(&nodes, &txids).await;
+        if height >= start + 3 && confirmed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "height {height} (start {start}), txs confirmed: {confirmed}\npool:\n{}\nminer:\n{}",
+            pool.output(),
+            miner.output()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The best block is ours: its coinbase carries our pool tag and pays our address.
+    let best = nodes.call("getbestblockhash", json!([])).await.unwrap();
+    let block = nodes.call("getblock", json!([best, 2])).await.unwrap();
+    let coinbase = &block["tx"][0];
+    let script_sig = coinbase["vin"][0]["coinbase"].as_str().unwrap();
+    assert!(
+        script_sig.contains(&hex::encode(&tag)),
+        "best block coinbase {coinbase}"
+    );
+    assert!(
+        coinbase["vout"].to_string().contains(&payout),
+        "payout in {coinbase}"
+    );
+    // Blocks with mempool transactions: every sent transaction is in a block we mined.
+    let mut with_txs = 0;
+    let mut hash = best.clone();
+    for _ in start..nodes.rpc().get_block_count().await.unwrap() {
+        let b = nodes.call("getblock", json!([hash, 1])).await.unwrap();
+        if b["tx"].as_array().is_some_and(|t| t.len() > 1) {
+            with_txs += 1;
+        }
+        hash = b["previousblockhash"].clone();
+    }
+    assert!(with_txs >= 1, "no mined block carried mempool transactions");
+
+    let summary = get_json(api, "/summary");
+    assert_eq!(
+        summary["rejected"],
+        0,
+        "rejected shares: {summary}\n{}",
+        miner.output()
+    );
+    assert!(summary["accepted"].as_u64().unwrap_or(0) >= 3, "{summary}");
+    let status = miner.terminate(Duration::from_secs(5));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "miner did not stop on SIGTERM in time"
+    );
+    let out = miner.output();
+    assert!(out.contains("summary: accepted"), "{out}");
+    assert!(!out.contains("booooo"), "a share was rejected:\n{out}");
+    drop(pool);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn confirmed_all(nodes: &RegtestNodes, txids: &[String]) -> bool {
+    for txid in txids {
+        let tx = nodes.call("gettransaction", json!([txid])).await;
+        let confirmations = tx
+            .ok()
+            .and_then(|t| t["confirmations"].as_i64())
+            .unwrap_or(0);
+        if confirmations < 1 {
+            return false;
+        }
+    }
+    true
+}
