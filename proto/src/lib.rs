@@ -1,18 +1,27 @@
 //! Mesos v1 wire protocol for mesos-miner.
 //!
-//! Owns: the protobuf messages of `mesos.v1`, `mesos.v1.scheduler` and `mesos.v1.executor`
-//! (our own proto2 subset in `proto/`, same package names, field numbers, labels, enum values
-//! and defaults as Apache Mesos, compiled by prost-build + protox at build time); RecordIO
-//! framing of the event streams ([`recordio`]); pure-value builders for scheduler and
-//! executor Calls ([`calls`]); resource arithmetic on offers ([`resources`]); Mesos's JSON
-//! form of the messages ([`json`]).
+//! Owns:
+//! - the protobuf messages of `mesos.v1`, `mesos.v1.scheduler` and `mesos.v1.executor`: our
+//!   own proto2 subset in `proto/`, with Mesos's package names, field numbers, labels, enum
+//!   values and defaults, compiled by prost-build + protox at build time (no `protoc`);
+//!   re-exported as [`v1`], [`scheduler`] and [`executor`];
+//! - RecordIO framing of the event streams, bounded and incremental ([`recordio`]);
+//! - pure-value builders for scheduler and executor Calls ([`calls`]) and Events ([`events`]);
+//! - resource arithmetic on offers: sums, port ranges ([`resources`]);
+//! - Mesos's JSON form of the messages ([`json`]);
+//! - id constructors (`TaskId::from("x")`) and [`v1::TaskState::is_terminal`].
 //!
 //! Does not own: any I/O (HTTP, sockets, tokio), stream ids, retries or protocol decisions;
 //! those belong to the scheduler, the executor and the local cluster.
 //!
 //! Facts: `shared/spec/mesos-v1.md` and the recordings of a real Mesos 1.12 in
-//! `shared/spec/mesos-transcripts/`; the tests decode every recorded event and call and
-//! re-encode them to the same bytes.
+//! `shared/spec/mesos-transcripts/`. The tests decode every recorded protobuf event and call
+//! and re-encode it to the same bytes, parse every text dump with our field names, rebuild
+//! every recorded call and event with the builders, and reproduce the master's JSON stream
+//! byte for byte. One deliberate addition to Mesos's v1 schema: `AgentInfo.checkpoint`
+//! (field 7), which real agents still send (see `proto/mesos/v1/mesos.proto`); prost encodes
+//! it in field order, where Mesos appends it after field 8, so those executor SUBSCRIBED
+//! events re-encode equal in content but not in byte order.
 
 /// Generated code, laid out as the proto packages so cross-package paths resolve.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
@@ -34,6 +43,7 @@ pub mod mesos {
 }
 
 pub mod calls;
+pub mod events;
 mod ids;
 pub mod json;
 pub mod recordio;

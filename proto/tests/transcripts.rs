@@ -145,6 +145,31 @@ fn recorded_events() -> Vec<(String, Side, Vec<u8>)> {
 }
 
 #[test]
+fn event_builders_rebuild_every_recorded_event() {
+    use common::rebuild::{rebuild_executor_event, rebuild_scheduler_event};
+    let mut failures = Vec::new();
+    let events = recorded_events();
+    for (origin, side, bytes) in &events {
+        let same = match side {
+            Side::Scheduler => scheduler::Event::decode(bytes.as_slice())
+                .ok()
+                .is_some_and(|e| rebuild_scheduler_event(&e).as_ref() == Some(&e)),
+            Side::Executor => executor::Event::decode(bytes.as_slice())
+                .ok()
+                .is_some_and(|e| rebuild_executor_event(&e).as_ref() == Some(&e)),
+        };
+        if !same {
+            failures.push(origin.clone());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "not rebuilt by proto::events: {failures:?}"
+    );
+    assert!(events.len() >= 200);
+}
+
+#[test]
 fn every_recorded_event_round_trips() {
     let events = recorded_events();
     let mut failures = Vec::new();

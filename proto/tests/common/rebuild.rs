@@ -123,3 +123,73 @@ thread_local! {
     /// How many recorded statuses `ec::status` reproduced exactly.
     pub static STATUSES_BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
+
+/// A recorded scheduler event rebuilt with `proto::events::scheduler`.
+pub fn rebuild_scheduler_event(e: &scheduler::Event) -> Option<scheduler::Event> {
+    use proto::events::scheduler as ev;
+    use proto::scheduler::event::Type;
+    let e = e.clone();
+    Some(match e.r#type() {
+        Type::Subscribed => {
+            let s = e.subscribed?;
+            let mut built =
+                ev::subscribed(s.framework_id, s.heartbeat_interval_seconds?, s.master_info);
+            built.subscribed.as_mut()?.heartbeat_interval_seconds = s.heartbeat_interval_seconds;
+            built
+        }
+        Type::Heartbeat => ev::heartbeat(),
+        Type::Offers => ev::offers(e.offers?.offers),
+        Type::InverseOffers => ev::inverse_offers(e.inverse_offers?.inverse_offers),
+        Type::Rescind => ev::rescind(e.rescind?.offer_id),
+        Type::RescindInverseOffer => {
+            ev::rescind_inverse_offer(e.rescind_inverse_offer?.inverse_offer_id)
+        }
+        Type::Update => ev::update(e.update?.status),
+        Type::UpdateOperationStatus => {
+            ev::update_operation_status(e.update_operation_status?.status)
+        }
+        Type::Message => {
+            let m = e.message?;
+            ev::message(m.agent_id, m.executor_id, m.data)
+        }
+        Type::Failure => {
+            let f = e.failure?;
+            ev::failure(f.agent_id, f.executor_id, f.status)
+        }
+        Type::Error => ev::error(e.error?.message),
+        Type::Unknown => return None,
+    })
+}
+
+/// A recorded executor event rebuilt with `proto::events::executor`.
+pub fn rebuild_executor_event(e: &executor::Event) -> Option<executor::Event> {
+    use proto::events::executor as ev;
+    use proto::executor::event::Type;
+    let e = e.clone();
+    Some(match e.r#type() {
+        Type::Subscribed => {
+            let s = e.subscribed?;
+            ev::subscribed(
+                s.executor_info,
+                s.framework_info,
+                s.agent_info,
+                s.container_id,
+            )
+        }
+        Type::Launch => ev::launch(e.launch?.task),
+        Type::LaunchGroup => ev::launch_group(e.launch_group?.task_group),
+        Type::Kill => {
+            let k = e.kill?;
+            ev::kill(k.task_id, k.kill_policy)
+        }
+        Type::Acknowledged => {
+            let a = e.acknowledged?;
+            ev::acknowledged(a.task_id, a.uuid)
+        }
+        Type::Message => ev::message(e.message?.data),
+        Type::Error => ev::error(e.error?.message),
+        Type::Shutdown => ev::shutdown(),
+        Type::Heartbeat => ev::heartbeat(),
+        Type::Unknown => return None,
+    })
+}
