@@ -2,6 +2,8 @@
 //! `proto` RecordIO decoder, and call posting. Nothing here knows the cluster's internals.
 #![allow(dead_code)]
 
+pub mod transcript;
+
 use std::time::Duration;
 
 use local_cluster::{ClusterConfig, LocalCluster};
