@@ -9,6 +9,7 @@
 //! - pure-value builders for scheduler and executor Calls ([`calls`]) and Events ([`events`]);
 //! - resource arithmetic on offers: sums, port ranges ([`resources`]);
 //! - Mesos's JSON form of the messages ([`json`]);
+//! - the duration text of the executor environment, `5secs`, `15mins` ([`duration`]);
 //! - id constructors (`TaskId::from("x")`) and [`v1::TaskState::is_terminal`].
 //!
 //! Does not own: any I/O (HTTP, sockets, tokio), stream ids, retries or protocol decisions;
@@ -43,6 +44,7 @@ pub mod mesos {
 }
 
 pub mod calls;
+pub mod duration;
 pub mod events;
 mod ids;
 pub mod json;
