@@ -240,3 +240,192 @@ async fn json_subscribe_gives_recorded_types_and_heartbeat_bytes() {
     // The HEARTBEAT record is byte-identical: `20\n{"type":"HEARTBEAT"}`.
     assert_eq!(live[1], recorded[1]);
 }
+
+fn exec_types(records: &[bytes::Bytes]) -> Vec<i32> {
+    records
+        .iter()
+        .map(|r| {
+            proto::executor::Event::decode(r.clone())
+                .expect("event")
+                .r#type
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executor_calls_match_recorded_answers_and_acknowledgements() {
+    use proto::executor::event::Type as Ev;
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("fidelity-exec", &[])).await;
+    let offer = sub.offer().await;
+    // The recorded executor is played by this test: the process itself never subscribes.
+    let mut task = executor_task("py-1", "pyexec-1", &offer, "x");
+    if let Some(cmd) = task.executor.as_mut().and_then(|e| e.command.as_mut()) {
+        cmd.uris.clear();
+        cmd.value = Some("sleep 30".into());
+    }
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, vec![task]))
+            .await
+            .0,
+        202
+    );
+    let agent = c.agent_url(&offer.agent_id.value).expect("agent url");
+    let fid = sub.framework_id.value.clone();
+    let subs = [(REC_FID, fid.as_str())];
+    let exchanges = transcript::exchanges("5-executor-calls.txt");
+    assert!(exchanges.len() >= 11, "parsed {}", exchanges.len());
+    // 1. MESSAGE before SUBSCRIBE: 403 "Executor is not subscribed" (may race the launch).
+    for _ in 0..50 {
+        let (code, _, _) = replay(&agent, &exchanges[0].request, &subs).await;
+        if code == 403 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    check(&agent, &exchanges[0], &subs).await;
+    // 2. The recorded SUBSCRIBE: same head (no Mesos-Stream-Id), SUBSCRIBED then LAUNCH.
+    let head = String::from_utf8_lossy(&transcript::read("5-executor-subscribe.response-head.txt"))
+        .to_string();
+    let literal = head.split("request:\n").nth(1).expect("request");
+    let (raw, _) = transcript::py_bytes(literal).expect("bytes literal");
+    let req = transcript::parse_http(&raw);
+    let client = reqwest::Client::new();
+    let mut r = client
+        .post(format!("{agent}{}", req.target()))
+        .body(replace(&req.body, REC_FID, &fid));
+    for (k, v) in req
+        .headers
+        .iter()
+        .filter(|(k, _)| k != "Host" && k != "Content-Length")
+    {
+        r = r.header(k.as_str(), v.as_str());
+    }
+    let mut stream = r.send().await.expect("subscribe");
+    assert_eq!(stream.status().as_u16(), 200);
+    assert_eq!(
+        stream
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some(PB)
+    );
+    assert!(stream.headers().get("mesos-stream-id").is_none());
+    let recorded =
+        proto::recordio::decode_all(&transcript::read("5-executor-subscribe.body.bin"), 1 << 20)
+            .expect("records");
+    let first = records(&mut stream, 2).await;
+    assert_eq!(exec_types(&first), exec_types(&recorded[..2].to_vec()));
+    // 3. Every other recorded call, in order: 202s, validation 400s, 415.
+    for ex in &exchanges[1..] {
+        check(&agent, ex, &subs).await;
+    }
+    // 4. ACKNOWLEDGED for each accepted UPDATE, with its uuid, as recorded (the recorded
+    //    stream also had a scheduler MESSAGE in between; we sent none).
+    let acks = records(&mut stream, 3).await;
+    let want: Vec<i32> = exec_types(&recorded[2..])
+        .into_iter()
+        .filter(|t| *t != Ev::Message as i32)
+        .collect();
+    assert_eq!(exec_types(&acks), want);
+    let recorded_uuids: Vec<Vec<u8>> = recorded[2..]
+        .iter()
+        .filter_map(|r| {
+            proto::executor::Event::decode(r.clone())
+                .ok()?
+                .acknowledged
+                .map(|a| a.uuid)
+        })
+        .collect();
+    let live_uuids: Vec<Vec<u8>> = acks
+        .iter()
+        .filter_map(|r| {
+            proto::executor::Event::decode(r.clone())
+                .ok()?
+                .acknowledged
+                .map(|a| a.uuid)
+        })
+        .collect();
+    assert_eq!(live_uuids, recorded_uuids);
+    // 5. The framework got the three updates, with the executor's uuids, and messages.
+    for uuid in &recorded_uuids {
+        let st = sub.update("py-1", true).await;
+        assert_eq!(st.uuid.as_ref(), Some(uuid));
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_master_redirects_as_recorded_after_failover() {
+    let c = cluster(1).await;
+    let old = c.master_url();
+    let new = c.failover_master().await.expect("failover");
+    let port = new.rsplit(':').next().unwrap_or_default().to_string();
+    let leader = format!("127.0.0.1:{port}");
+    for ex in transcript::exchanges("3n-redirect-307-non-leader.txt") {
+        let (code, headers, body) = replay(&old, &ex.request, &[]).await;
+        assert_eq!(code, 307, "{}", ex.title);
+        assert!(body.is_empty(), "{}: empty body", ex.title);
+        let want = ex
+            .response
+            .header("location")
+            .expect("recorded location")
+            .replace("localhost:5060", &leader);
+        assert_eq!(
+            header(&headers, "location"),
+            Some(want.as_str()),
+            "{}",
+            ex.title
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_negotiation_matches_recorded_outcomes() {
+    let c = cluster(1).await;
+    let text = String::from_utf8_lossy(&transcript::read("2d-accept-negotiation.txt")).to_string();
+    let body = proto::calls::scheduler::subscribe(framework("negotiation", &[])).encode_to_vec();
+    let mut checked = 0;
+    for section in text.split("### ").skip(1) {
+        let Some(hline) = section.lines().find(|l| l.starts_with("request headers: ")) else {
+            continue;
+        };
+        // `[('Content-Type', 'application/x-protobuf'), ('Accept', '*/*')]`
+        let pairs: Vec<(String, String)> = hline
+            .split("('")
+            .skip(1)
+            .filter_map(|p| {
+                let (k, rest) = p.split_once("', '")?;
+                Some((k.to_string(), rest.split("')").next()?.to_string()))
+            })
+            .collect();
+        let head = section.split("response head:\n").nth(1).unwrap_or("");
+        let want = transcript::parse_http(
+            head.split("\n\nfirst record")
+                .next()
+                .unwrap_or("")
+                .as_bytes(),
+        );
+        let headers: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let resp = post(
+            &format!("{}/api/v1/scheduler", c.master_url()),
+            body.clone(),
+            &headers,
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), want.status(), "{section}");
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            want.header("content-type"),
+            "{section}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+}
