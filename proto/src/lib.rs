@@ -10,6 +10,7 @@
 //! - resource arithmetic on offers: sums, port ranges ([`resources`]);
 //! - Mesos's JSON form of the messages ([`json`]);
 //! - the duration text of the executor environment, `5secs`, `15mins` ([`duration`]);
+//! - the HTTP names both sides agree on: paths, content types, `Mesos-Stream-Id` ([`wire`]);
 //! - id constructors (`TaskId::from("x")`) and [`v1::TaskState::is_terminal`].
 //!
 //! Does not own: any I/O (HTTP, sockets, tokio), stream ids, retries or protocol decisions;
@@ -51,6 +52,7 @@ pub mod json;
 pub mod recordio;
 pub mod resources;
 mod status;
+pub mod wire;
 
 pub use mesos::v1;
 pub use mesos::v1::{executor, scheduler};
