@@ -316,7 +316,7 @@ async fn executor_calls_match_recorded_answers_and_acknowledgements() {
         proto::recordio::decode_all(&transcript::read("5-executor-subscribe.body.bin"), 1 << 20)
             .expect("records");
     let first = records(&mut stream, 2).await;
-    assert_eq!(exec_types(&first), exec_types(&recorded[..2].to_vec()));
+    assert_eq!(exec_types(&first), exec_types(&recorded[..2]));
     // 3. Every other recorded call, in order: 202s, validation 400s, 415.
     for ex in &exchanges[1..] {
         check(&agent, ex, &subs).await;

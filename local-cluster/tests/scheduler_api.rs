@@ -34,3 +34,351 @@ async fn subscribe_heartbeat_offers_then_command_task_finishes() {
         ]
     );
 }
+
+use std::time::Duration;
+
+use proto::v1::{TaskId, task_status::Reason};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_with_killing_state_then_killed_and_reconcile_after_ack_is_gone() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(
+        &c.master_url(),
+        framework("kill", &[Cap::PartitionAware, Cap::TaskKillingState]),
+    )
+    .await;
+    let offer = sub.offer().await;
+    let task = command_task("k1", &offer, "sleep 60");
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, vec![task]))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        sub.update("k1", true).await.state,
+        TaskState::TaskStarting as i32
+    );
+    assert_eq!(
+        sub.update("k1", true).await.state,
+        TaskState::TaskRunning as i32
+    );
+    let kill = proto::calls::scheduler::kill(
+        &sub.framework_id,
+        TaskId { value: "k1".into() },
+        Some(offer.agent_id.clone()),
+        None,
+    );
+    assert_eq!(sub.call(&kill).await.0, 202);
+    assert_eq!(
+        sub.update("k1", true).await.state,
+        TaskState::TaskKilling as i32
+    );
+    let killed = sub.update("k1", true).await;
+    assert_eq!(killed.state, TaskState::TaskKilled as i32);
+    assert!(
+        killed.message.unwrap_or_default().starts_with("Command "),
+        "command executor message"
+    );
+    // Acknowledged terminal task: the master forgets it (recorded: TASK_GONE).
+    let rec = proto::calls::scheduler::reconcile(
+        &sub.framework_id,
+        vec![(TaskId { value: "k1".into() }, Some(offer.agent_id.clone()))],
+    );
+    assert_eq!(sub.call(&rec).await.0, 202);
+    let st = sub.reconciled("k1").await;
+    assert_eq!(st.state, TaskState::TaskGone as i32);
+    assert_eq!(
+        st.message.as_deref(),
+        Some("Reconciliation: Task is unknown to the agent")
+    );
+    // KILL of an unknown task answers like a reconciliation.
+    let kill = proto::calls::scheduler::kill(
+        &sub.framework_id,
+        TaskId {
+            value: "never".into(),
+        },
+        Some(offer.agent_id.clone()),
+        None,
+    );
+    assert_eq!(sub.call(&kill).await.0, 202);
+    assert_eq!(
+        sub.reconciled("never").await.state,
+        TaskState::TaskGone as i32
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unacknowledged_update_is_retried_with_the_same_uuid() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("retry", &[Cap::PartitionAware])).await;
+    let offer = sub.offer().await;
+    assert_eq!(
+        sub.call(&launch(
+            &sub.framework_id,
+            &offer,
+            vec![command_task("u1", &offer, "sleep 60")]
+        ))
+        .await
+        .0,
+        202
+    );
+    let first = sub.update("u1", false).await;
+    let again = sub.update("u1", false).await;
+    assert_eq!(
+        (again.state, again.uuid.clone()),
+        (first.state, first.uuid.clone()),
+        "head resent, next one waits"
+    );
+    let ack =
+        proto::calls::scheduler::acknowledge_status(&sub.framework_id, &again).expect("has uuid");
+    assert_eq!(sub.call(&ack).await.0, 202);
+    let next = sub.update("u1", true).await;
+    assert_eq!(next.state, TaskState::TaskRunning as i32);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppress_stops_offers_and_revive_brings_them_back() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("suppress", &[])).await;
+    let offer = sub.offer().await;
+    let suppress = proto::calls::scheduler::suppress(&sub.framework_id, vec![]);
+    assert_eq!(sub.call(&suppress).await.0, 202);
+    let decline = proto::calls::scheduler::decline(
+        &sub.framework_id,
+        vec![offer.id.clone()],
+        Some(proto::calls::offer::refuse_for(0.0)),
+    );
+    assert_eq!(sub.call(&decline).await.0, 202);
+    // Heartbeats keep coming (500 ms in tests) but no OFFERS while suppressed.
+    for _ in 0..3 {
+        let ev = sub.next().await.expect("heartbeat");
+        assert_eq!(ev.r#type, Some(EventType::Heartbeat as i32));
+    }
+    let revive = proto::calls::scheduler::revive(&sub.framework_id, vec![]);
+    assert_eq!(sub.call(&revive).await.0, 202);
+    assert_eq!(sub.offer().await.agent_id, offer.agent_id);
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_offers_are_rescinded_and_docker_tasks_fail_clearly() {
+    let c = cluster_with(1, |cfg| {
+        cfg.master.offer_timeout = Some(Duration::from_millis(300))
+    })
+    .await;
+    let mut sub = Sub::open(
+        &c.master_url(),
+        framework("rescind", &[Cap::PartitionAware]),
+    )
+    .await;
+    let offer = sub.offer().await;
+    let rescind = sub
+        .expect(EventType::Rescind)
+        .await
+        .rescind
+        .expect("rescind");
+    assert_eq!(rescind.offer_id, offer.id);
+    let offer = sub.offer().await;
+    let mut task = command_task("d1", &offer, "true");
+    task.container = Some(proto::v1::ContainerInfo {
+        r#type: proto::v1::container_info::Type::Docker as i32,
+        docker: Some(proto::v1::container_info::DockerInfo {
+            image: "p2pool".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, vec![task]))
+            .await
+            .0,
+        202
+    );
+    let st = sub.update("d1", true).await;
+    assert_eq!(st.state, TaskState::TaskFailed as i32);
+    assert_eq!(st.reason, Some(Reason::ContainerLaunchFailed as i32));
+    assert!(st.message.unwrap_or_default().contains("Docker"));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teardown_ends_stream_kills_tasks_and_the_id_is_dead() {
+    let c = cluster(1).await;
+    let mut info = framework("teardown", &[Cap::PartitionAware]);
+    info.failover_timeout = Some(60.0);
+    let mut sub = Sub::open(&c.master_url(), info.clone()).await;
+    let offer = sub.offer().await;
+    assert_eq!(
+        sub.call(&launch(
+            &sub.framework_id,
+            &offer,
+            vec![command_task("t1", &offer, "sleep 60")]
+        ))
+        .await
+        .0,
+        202
+    );
+    sub.update("t1", true).await;
+    sub.update("t1", true).await;
+    assert_eq!(
+        sub.call(&proto::calls::scheduler::teardown(&sub.framework_id))
+            .await
+            .0,
+        202
+    );
+    // The chunked stream ends cleanly (terminator), as recorded.
+    while sub.next().await.is_some() {}
+    let rec = proto::calls::scheduler::reconcile(&sub.framework_id, vec![]);
+    assert_eq!(
+        sub.call(&rec).await,
+        (400, "Framework cannot be found".to_string())
+    );
+    info.id = Some(sub.framework_id.clone());
+    let mut resub = proto::calls::scheduler::subscribe(info.clone());
+    resub.framework_id = info.id.clone();
+    let resp = post(
+        &format!("{}/api/v1/scheduler", c.master_url()),
+        proto::Message::encode_to_vec(&resub),
+        &[("Content-Type", PB), ("Accept", PB)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.expect("body");
+    // Recorded bytes: `32\n` + ERROR "Framework has been removed", then the stream ends.
+    assert_eq!(
+        &bytes[..],
+        b"32\n\x08\x07B\x1c\n\x1aFramework has been removed"
+    );
+    // The task's process was killed.
+    for _ in 0..50 {
+        let left = c
+            .shared()
+            .lock()
+            .core
+            .agent(&offer.agent_id.value)
+            .map(|a| a.containers().len());
+        if left == Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        c.shared()
+            .lock()
+            .core
+            .agent(&offer.agent_id.value)
+            .map(|a| a.containers().len()),
+        Some(0)
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_their_codes_and_the_cluster_keeps_serving() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("abuse", &[])).await;
+    let url = format!("{}/api/v1/scheduler", c.master_url());
+    let sid = sub.stream_id.clone();
+    let big = vec![0u8; 9 * 1024 * 1024];
+    let cases: Vec<(Vec<u8>, Vec<(&str, &str)>, u16)> = vec![
+        (
+            b"\xff\xff\xff\xff".to_vec(),
+            vec![("Content-Type", PB), ("Mesos-Stream-Id", &sid)],
+            400,
+        ),
+        (
+            b"{not json".to_vec(),
+            vec![("Content-Type", "application/json")],
+            400,
+        ),
+        (b"x".to_vec(), vec![("Content-Type", "text/plain")], 415),
+        (b"x".to_vec(), vec![], 400),
+        (big, vec![("Content-Type", PB)], 413),
+    ];
+    for (body, headers, want) in cases {
+        assert_eq!(post(&url, body, &headers).await.status().as_u16(), want);
+    }
+    // Executor endpoint too.
+    let agent = c.agent_url(&c.agent_ids()[0]).expect("agent");
+    let resp = post(
+        &format!("{agent}/api/v1/executor"),
+        b"\x0a\xff".to_vec(),
+        &[("Content-Type", PB)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 400);
+    let rec = proto::calls::scheduler::reconcile(&sub.framework_id, vec![]);
+    assert_eq!(sub.call(&rec).await.0, 202);
+    assert_eq!(sub.next().await.map(|e| e.r#type.is_some()), Some(true));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_basic_auth_over_http() {
+    let c = cluster_with(1, |cfg| {
+        cfg.master.credentials = vec![("bars".into(), "barsecret".into())]
+    })
+    .await;
+    let url = format!("{}/api/v1/scheduler", c.master_url());
+    let body =
+        proto::Message::encode_to_vec(&proto::calls::scheduler::subscribe(framework("auth", &[])));
+    let resp = post(&url, body.clone(), &[("Content-Type", PB)]).await;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(
+        resp.headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Basic realm=\"mesos-master-scheduler\"")
+    );
+    assert_eq!(resp.text().await.unwrap_or_default(), "401 Unauthorized.");
+    let resp = post(
+        &url,
+        body,
+        &[
+            ("Content-Type", PB),
+            ("Authorization", "Basic YmFyczpiYXJzZWNyZXQ="),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_timeout_expiry_removes_framework_and_kills_its_tasks() {
+    let c = cluster(1).await;
+    let mut info = framework("expire", &[Cap::PartitionAware]);
+    info.failover_timeout = Some(0.5);
+    let mut sub = Sub::open(&c.master_url(), info).await;
+    let offer = sub.offer().await;
+    assert_eq!(
+        sub.call(&launch(
+            &sub.framework_id,
+            &offer,
+            vec![command_task("e1", &offer, "sleep 60")]
+        ))
+        .await
+        .0,
+        202
+    );
+    sub.update("e1", true).await;
+    sub.update("e1", true).await;
+    assert!(c.cut_stream(&sub.framework_id.value));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let rec = proto::calls::scheduler::reconcile(&sub.framework_id, vec![]);
+    assert_eq!(
+        sub.call(&rec).await,
+        (400, "Framework cannot be found".to_string())
+    );
+    assert_eq!(
+        c.shared()
+            .lock()
+            .core
+            .agent(&offer.agent_id.value)
+            .map(|a| a.containers().len()),
+        Some(0)
+    );
+    c.shutdown().await;
+}
