@@ -283,7 +283,8 @@ async fn bad_requests_get_their_codes_and_the_cluster_keeps_serving() {
     let url = format!("{}/api/v1/scheduler", c.master_url());
     let sid = sub.stream_id.clone();
     let big = vec![0u8; 9 * 1024 * 1024];
-    let cases: Vec<(Vec<u8>, Vec<(&str, &str)>, u16)> = vec![
+    type Case<'a> = (Vec<u8>, Vec<(&'a str, &'a str)>, u16);
+    let cases: Vec<Case> = vec![
         (
             b"\xff\xff\xff\xff".to_vec(),
             vec![("Content-Type", PB), ("Mesos-Stream-Id", &sid)],
