@@ -25,6 +25,10 @@ struct Cli {
 enum Command {
     /// Print the block hash (display order) of an 80-byte header given in hex.
     Hash(cmd::hash::Args),
+    /// Search a nonce range of a header for hashes at or under a target.
+    Scan(cmd::scan::Args),
+    /// Measure the hashrate of the mining engine.
+    Bench(cmd::bench::Args),
     /// Mine on Stratum pools (cpuminer-style flags), or offline with --benchmark.
     Mine(cmd::mine::Args),
     /// Run the Stratum pool server against a bitcoind (or --demo without one).
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(args) => cmd::hash::run(args),
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
         Command::Mine(args) => cmd::mine::run(args),
         Command::Pool(args) => cmd::pool::run(args),
         Command::Local(args) => cmd::local::run(args),

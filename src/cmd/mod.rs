@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod hash;
 pub mod local;
 pub mod mine;
 pub mod pool;
+pub mod scan;
 
 use crate::UsageError;
 
