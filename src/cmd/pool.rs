@@ -49,9 +49,10 @@ pub struct Args {
     /// Text put into every coinbase.
     #[arg(long, default_value = "/mesos-miner/")]
     pool_tag: String,
-    /// Share difficulty of a new connection (fractional allowed).
-    #[arg(long, default_value_t = 0.01)]
-    start_diff: f64,
+    /// Share difficulty of a new connection (fractional allowed) [default: 0.01, with
+    /// --demo 0.0001 so that a CPU finds shares at once].
+    #[arg(long)]
+    start_diff: Option<f64>,
     /// Lowest share difficulty (vardiff and mining.suggest_difficulty stay above it).
     #[arg(long, default_value_t = 0.0001)]
     min_diff: f64,
@@ -142,7 +143,10 @@ fn config(args: &Args) -> Result<PoolConfig, UsageError> {
     }
     c.session.min_difficulty = min;
     c.session.max_difficulty = max;
-    c.session.initial_difficulty = difficulty("start-diff", args.start_diff)?;
+    let start = args
+        .start_diff
+        .unwrap_or(if args.demo { 0.0001 } else { 0.01 });
+    c.session.initial_difficulty = difficulty("start-diff", start)?;
     c.session.extranonce2_size = usize::from(args.extranonce2_size);
     c.session.vardiff = if args.share_interval == 0.0 {
         None
@@ -190,14 +194,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        tracing::info!(listen = %listener.local_addr()?, "stratum listening");
+        let bound = listener.local_addr()?;
+        tracing::info!(listen = %bound, "stratum listening");
+        // One plain line on stdout for scripts and tests (the port may have been 0).
+        println!("stratum listening on {bound}");
         let pool = tokio::select! {
             p = Pool::start(listener, config) => p?,
             _ = shutdown_signal() => return Ok(()),
         };
         if let Some(api) = api {
             let listener = tokio::net::TcpListener::bind(api).await?;
-            tracing::info!(api = %listener.local_addr()?, "GET /status");
+            let bound = listener.local_addr()?;
+            tracing::info!(api = %bound, "GET /status");
+            println!("status api on http://{bound}/status");
             tokio::spawn(pool::status::serve(
                 listener,
                 pool.status_source(),
@@ -232,4 +241,87 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(argv: &[&str]) -> Result<PoolConfig, UsageError> {
+        let cli = Cli::try_parse_from(std::iter::once("pool").chain(argv.iter().copied()))
+            .map_err(|e| UsageError(e.to_string()))?;
+        config(&cli.args)
+    }
+
+    #[test]
+    fn demo_needs_no_node_and_mines_at_low_difficulty() {
+        let c = parse(&["--demo"]).unwrap();
+        assert!(matches!(c.backend, Backend::Demo));
+        assert_eq!(c.session.initial_difficulty.value(), 0.0001);
+    }
+
+    #[test]
+    fn node_mode_needs_payout_and_credentials_from_files() {
+        let err = parse(&["--rpc-cookie-file", "/x"]).unwrap_err();
+        assert!(err.0.contains("payout-address"), "{err}");
+        let err = parse(&["--payout-address", "a", "--rpc-user", "u"]).unwrap_err();
+        assert!(err.0.contains("rpc-password-file"), "{err}");
+        let c = parse(&["--payout-address", "a", "--rpc-cookie-file", "/c"]).unwrap();
+        assert!(matches!(
+            c.backend,
+            Backend::Node {
+                auth: RpcAuth::Cookie(_),
+                ..
+            }
+        ));
+        let dir = std::env::temp_dir().join(format!("pool-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pw");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let c = parse(&[
+            "--payout-address",
+            "a",
+            "--rpc-user",
+            "u",
+            "--rpc-password-file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        match c.backend {
+            Backend::Node {
+                auth: RpcAuth::UserPass { user, password },
+                ..
+            } => assert_eq!((user.as_str(), password.as_str()), ("u", "s3cret")),
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(&file, "\n").unwrap();
+        let argv = [
+            "--payout-address",
+            "a",
+            "--rpc-user",
+            "u",
+            "--rpc-password-file",
+        ];
+        let mut argv = argv.to_vec();
+        argv.push(file.to_str().unwrap());
+        assert!(parse(&argv).unwrap_err().0.contains("empty"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn difficulty_and_time_limits_are_checked() {
+        assert!(parse(&["--demo", "--min-diff", "2", "--max-diff", "1"]).is_err());
+        assert!(parse(&["--demo", "--start-diff", "0"]).is_err());
+        assert!(parse(&["--demo", "--idle-timeout", "-1"]).is_err());
+        let c = parse(&["--demo", "--share-interval", "0"]).unwrap();
+        assert!(c.session.vardiff.is_none());
+        assert!(parse(&["--demo", "--extranonce2-size", "1"]).is_err());
+    }
 }
