@@ -100,15 +100,18 @@ pub async fn serve(
             }
             _ = shutdown.changed() => break End::Shutdown,
         }
-        if let Err(e) = flush(&mut stream, &mut session).await {
-            break End::Io(e.to_string());
+        // A client that stops reading must not hold its task forever.
+        match tokio::time::timeout(limits.idle_timeout, flush(&mut stream, &mut session)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => break End::Io(e.to_string()),
+            Err(_) => break End::Idle,
         }
         if let Some(reason) = account(&shared, &mut session, &limits) {
             break End::Malformed(reason);
         }
     };
     // Best effort: the error replies explain the drop to the client.
-    let _ = flush(&mut stream, &mut session).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), flush(&mut stream, &mut session)).await;
     let _ = stream.shutdown().await;
     if let Some(id) = hooks.extranonce1 {
         lock(&shared.extranonces).release(id);
