@@ -8,6 +8,7 @@
 
 mod calls;
 mod http;
+mod launch;
 mod offers;
 mod tasks;
 
