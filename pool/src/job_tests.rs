@@ -188,3 +188,27 @@ fn template_job_solves_to_a_consistent_block() {
     assert_eq!(block.header.time, 1000);
     assert_eq!(*block.block_hash().as_byte_array(), solved.hash);
 }
+
+#[test]
+fn segwit_template_puts_the_witness_coinbase_in_the_block() {
+    let mut t = template(3, 1);
+    let commitment = format!("6a24aa21a9ed{}", "11".repeat(32));
+    t.witness_commitment = Some(hex::decode(&commitment).unwrap());
+    let job = Job::new("s".into(), &t, &config(), true).unwrap();
+    let solved = job.solve(&[1, 2, 3, 4], &[0; 8], job.ntime, 0, job.version);
+    // The txid (merkle leaf) is of the stripped coinbase …
+    let stripped: bitcoin::Transaction =
+        bitcoin::consensus::encode::deserialize(&solved.coinbase).unwrap();
+    assert!(stripped.input[0].witness.is_empty());
+    assert_eq!(
+        hex::encode(stripped.output[1].script_pubkey.as_bytes()),
+        commitment
+    );
+    // … while the block carries it with marker, flag and the 32-byte zero reserved value.
+    let block = job.block(&solved);
+    assert_eq!(&block[81 + 4..81 + 6], &[0x00, 0x01]);
+    let full = &block[81..block.len() - t.txs[0].data.len()];
+    let tx: bitcoin::Transaction = bitcoin::consensus::encode::deserialize(full).unwrap();
+    assert_eq!(tx.input[0].witness.to_vec(), vec![vec![0u8; 32]]);
+    assert_eq!(tx.compute_txid().to_byte_array(), sha256d(&solved.coinbase));
+}
