@@ -210,3 +210,42 @@ async fn task_survives_master_failover_and_old_master_redirects() {
     kill_and_expect_killed_by_executor(&mut sub2, "f1", &offer.agent_id).await;
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_group_runs_every_task_on_the_custom_executor() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("group", &[Cap::PartitionAware])).await;
+    let offer = sub.offer().await;
+    let template = executor_task("g", "exec-g", &offer, "finish");
+    let executor = template.executor.clone().expect("executor");
+    let tasks: Vec<proto::v1::TaskInfo> = ["g1", "g2"]
+        .iter()
+        .map(|id| proto::v1::TaskInfo {
+            task_id: proto::v1::TaskId {
+                value: (*id).into(),
+            },
+            name: (*id).into(),
+            executor: None,
+            command: Some(proto::v1::CommandInfo {
+                value: Some("unused".into()),
+                ..Default::default()
+            }),
+            ..template.clone()
+        })
+        .collect();
+    let op = proto::calls::offer::launch_group(executor, proto::v1::TaskGroupInfo { tasks });
+    let accept =
+        proto::calls::scheduler::accept(&sub.framework_id, vec![offer.id.clone()], vec![op], None);
+    assert_eq!(sub.call(&accept).await.0, 202);
+    for id in ["g1", "g2"] {
+        assert_eq!(
+            sub.update(id, true).await.state,
+            TaskState::TaskRunning as i32
+        );
+        assert_eq!(
+            sub.update(id, true).await.state,
+            TaskState::TaskFinished as i32
+        );
+    }
+    c.shutdown().await;
+}

@@ -383,3 +383,60 @@ async fn failover_timeout_expiry_removes_framework_and_kills_its_tasks() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_errors_carry_the_recorded_texts() {
+    // Recorded in 6-extra-scheduler-checks.txt.
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("extra", &[Cap::PartitionAware])).await;
+    let offer = sub.offer().await;
+    let mut with_id = proto::calls::offer::launch(vec![command_task("opid-task", &offer, "true")]);
+    with_id.id = Some(proto::v1::OperationId {
+        value: "op-1".into(),
+    });
+    let accept = proto::calls::scheduler::accept(
+        &sub.framework_id,
+        vec![offer.id.clone()],
+        vec![with_id],
+        None,
+    );
+    assert_eq!(sub.call(&accept).await.0, 202);
+    let st = sub.update("opid-task", false).await;
+    assert_eq!(st.state, TaskState::TaskError as i32);
+    assert_eq!(st.reason, Some(Reason::TaskInvalid as i32));
+    assert_eq!(
+        st.message.as_deref(),
+        Some("The `id` field cannot be set on LAUNCH operations")
+    );
+    let reused = launch(
+        &sub.framework_id,
+        &offer,
+        vec![command_task("reused-offer-task", &offer, "true")],
+    );
+    assert_eq!(sub.call(&reused).await.0, 202);
+    let st = sub.update("reused-offer-task", false).await;
+    assert_eq!(st.state, TaskState::TaskDropped as i32);
+    assert_eq!(st.reason, Some(Reason::InvalidOffers as i32));
+    assert_eq!(
+        st.message,
+        Some(format!(
+            "Task launched with invalid offers: Offer {} is no longer valid",
+            offer.id.value
+        ))
+    );
+    assert_eq!(st.uuid, None);
+    // SHUTDOWN of an unknown executor and UPDATE_FRAMEWORK: 202 and 200 as recorded.
+    let shutdown = proto::calls::scheduler::shutdown(
+        &sub.framework_id,
+        proto::v1::ExecutorId {
+            value: "nope".into(),
+        },
+        offer.agent_id.clone(),
+    );
+    assert_eq!(sub.call(&shutdown).await, (202, String::new()));
+    let mut info = framework("extra-renamed", &[Cap::PartitionAware]);
+    info.id = Some(sub.framework_id.clone());
+    let update = proto::calls::scheduler::update_framework(info, vec![]);
+    assert_eq!(sub.call(&update).await, (200, String::new()));
+    c.shutdown().await;
+}

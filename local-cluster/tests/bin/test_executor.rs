@@ -101,18 +101,30 @@ impl Exec {
             .await;
     }
 
+    async fn launch(&mut self, task: TaskInfo) {
+        let id = task.task_id.value.clone();
+        self.unacked_tasks.insert(id.clone(), task.clone());
+        self.update(&id, TaskState::TaskRunning).await;
+        self.message(b"hello-from-executor".to_vec()).await;
+        if task.data.as_deref() == Some(b"finish".as_slice()) {
+            self.update(&id, TaskState::TaskFinished).await;
+        }
+    }
+
     async fn on_event(&mut self, ev: Event) {
         match ev.r#type.and_then(|t| Ev::try_from(t).ok()) {
             Some(Ev::Launch) => {
-                let Some(task) = ev.launch.map(|l| l.task) else {
-                    return;
-                };
-                let id = task.task_id.value.clone();
-                self.unacked_tasks.insert(id.clone(), task.clone());
-                self.update(&id, TaskState::TaskRunning).await;
-                self.message(b"hello-from-executor".to_vec()).await;
-                if task.data.as_deref() == Some(b"finish".as_slice()) {
-                    self.update(&id, TaskState::TaskFinished).await;
+                if let Some(task) = ev.launch.map(|l| l.task) {
+                    self.launch(task).await;
+                }
+            }
+            Some(Ev::LaunchGroup) => {
+                for task in ev
+                    .launch_group
+                    .map(|g| g.task_group.tasks)
+                    .unwrap_or_default()
+                {
+                    self.launch(task).await;
                 }
             }
             Some(Ev::Kill) => {
