@@ -183,3 +183,113 @@ impl JobBook {
         Ok(work)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stratum::methods::Notify;
+    use stratum::{Difficulty as WireDifficulty, Extranonce1, PrevHash, VersionMask};
+
+    fn pool_job(id: &str, seed: u8, clean: bool, mask: Option<u32>) -> PoolJob {
+        PoolJob {
+            notify: Notify {
+                job_id: JobId::new(id).unwrap(),
+                prevhash: PrevHash::from_internal([seed; 32]),
+                coinb1: vec![1, 2, 3],
+                coinb2: vec![4, 5, 6],
+                merkle_branch: vec![[seed; 32]],
+                version: 0x2000_0000,
+                nbits: 0x1d00_ffff,
+                ntime: 0x6500_0000,
+                clean_jobs: clean,
+            },
+            difficulty: WireDifficulty::new(0.5).unwrap(),
+            extranonce1: Extranonce1::from_bytes(vec![0xee; 4]).unwrap(),
+            extranonce2_size: 4,
+            version_mask: mask.map(VersionMask),
+            clean,
+        }
+    }
+
+    fn found(job: &search::Job, header_index: u64, nonce: u32) -> Found {
+        Found {
+            job_id: job.id,
+            generation: 1,
+            header_index,
+            nonce,
+            hash: [0; 32],
+            header: job.source.header(header_index).unwrap(),
+        }
+    }
+
+    #[test]
+    fn found_hashes_become_submits_with_their_extranonce2() {
+        let mut book = JobBook::default();
+        let job = book.start(&pool_job("a", 1, true, None)).unwrap();
+        assert_eq!(
+            job.target,
+            Target::from_difficulty(Difficulty::new(0.5).unwrap())
+        );
+        let FoundShare::Submit(share) = book.share(&found(&job, 3, 77)) else {
+            panic!("share of the current job refused");
+        };
+        assert_eq!(share.job_id.as_str(), "a");
+        assert_eq!(share.extranonce2.to_hex(), "03000000");
+        assert_eq!(
+            (share.ntime, share.nonce, share.version),
+            (0x6500_0000, 77, None)
+        );
+    }
+
+    #[test]
+    fn clean_jobs_and_lost_connections_void_shares() {
+        let mut book = JobBook::default();
+        let a = book.start(&pool_job("a", 1, true, None)).unwrap();
+        let b = book.start(&pool_job("b", 2, false, None)).unwrap();
+        assert!(matches!(
+            book.share(&found(&a, 0, 1)),
+            FoundShare::Submit(_)
+        ));
+        let c = book.start(&pool_job("c", 3, true, None)).unwrap();
+        assert_eq!(book.share(&found(&a, 0, 1)), FoundShare::Stale);
+        assert_eq!(book.share(&found(&b, 0, 1)), FoundShare::Stale);
+        assert!(matches!(
+            book.share(&found(&c, 0, 1)),
+            FoundShare::Submit(_)
+        ));
+        book.void_all();
+        assert_eq!(book.share(&found(&c, 0, 1)), FoundShare::Stale);
+    }
+
+    #[test]
+    fn a_resumed_identical_job_continues_after_the_hashed_headers() {
+        let mut book = JobBook::default();
+        let first = book
+            .start(&pool_job("a", 1, true, Some(0x1fff_e000)))
+            .unwrap();
+        for i in 0..10 {
+            first.source.header(i);
+        }
+        book.void_all();
+        // The same job again (the pool resumed the session), now without clean_jobs.
+        let again = book
+            .start(&pool_job("a", 1, false, Some(0x1fff_e000)))
+            .unwrap();
+        let FoundShare::Submit(share) = book.share(&found(&again, 0, 5)) else {
+            panic!("refused");
+        };
+        assert_eq!(
+            share.extranonce2.to_hex(),
+            "0a000000",
+            "continues at header 10"
+        );
+        assert_eq!(share.version, Some(0x2000_0000));
+        // A new mask keeps going from there too.
+        let rolled = book.restart_with_mask(0x0000_e000).unwrap();
+        let FoundShare::Submit(s) = book.share(&found(&rolled, 0, 5)) else {
+            panic!("refused");
+        };
+        assert_eq!(s.extranonce2.to_hex(), "0b000000");
+        assert_eq!(rolled.target, again.target);
+    }
+}
