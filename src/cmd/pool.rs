@@ -163,9 +163,13 @@ fn config(args: &Args) -> Result<PoolConfig, UsageError> {
     Ok(c)
 }
 
+/// `HOST:PORT` with an IP or a name (resolved once, at start).
 fn addr(what: &str, text: &str) -> Result<SocketAddr, UsageError> {
-    text.parse()
-        .map_err(|_| UsageError(format!("{what}: {text:?} is not HOST:PORT (an IP address)")))
+    use std::net::ToSocketAddrs;
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| UsageError(format!("{what}: {text:?} is not a usable HOST:PORT")))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -323,5 +327,7 @@ mod tests {
         let c = parse(&["--demo", "--share-interval", "0"]).unwrap();
         assert!(c.session.vardiff.is_none());
         assert!(parse(&["--demo", "--extranonce2-size", "1"]).is_err());
+        assert_eq!(addr("listen", "localhost:3333").unwrap().port(), 3333);
+        assert!(addr("listen", "3333").is_err());
     }
 }
