@@ -3,9 +3,23 @@
 //!
 //! It owns the bitcoind JSON-RPC client ([`rpc`]), coinbase construction ([`coinbase`]),
 //! merkle branches ([`merkle`]), jobs and the proof-of-work check of shares ([`job`]), the
-//! durable store of found blocks ([`blocks`]) and the tokio server ([`server`]). The Stratum
-//! wire protocol and per-connection session rules belong to the `stratum` crate; hashing and
-//! targets to `miner-core`. [`regtest`] starts real regtest nodes for tests.
+//! durable store of found blocks ([`blocks`]), template sources (node long-poll/polling, or
+//! `--demo`: [`source`]), the tokio server ([`server`]) and `GET /status` ([`stats`],
+//! [`status`]). The Stratum wire protocol and per-connection session rules (form checks,
+//! codes 20–25, vardiff, version rolling) belong to the `stratum` crate; hashing and targets
+//! to `miner-core`. [`regtest`] starts real regtest nodes for tests.
+//!
+//! Use as a library (tests bind `127.0.0.1:0`):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pool::PoolError> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let config = pool::PoolConfig::new(pool::Backend::Demo, None, "pool-data".into());
+//! let pool = pool::Pool::start(listener, config).await?;
+//! println!("stratum+tcp://{}", pool.local_addr());
+//! pool.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 pub mod blocks;
 pub mod coinbase;
