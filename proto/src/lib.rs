@@ -5,7 +5,8 @@
 //!   own proto2 subset in `proto/`, with Mesos's package names, field numbers, labels, enum
 //!   values and defaults, compiled by prost-build + protox at build time (no `protoc`);
 //!   re-exported as [`v1`], [`scheduler`] and [`executor`];
-//! - RecordIO framing of the event streams, bounded and incremental ([`recordio`]);
+//! - RecordIO framing of the event streams, bounded and incremental ([`recordio`]), and a
+//!   sans-IO event-stream decoder for either codec ([`stream`]);
 //! - pure-value builders for scheduler and executor Calls ([`calls`]) and Events ([`events`]);
 //! - resource arithmetic on offers: sums, port ranges ([`resources`]);
 //! - Mesos's JSON form of the messages ([`json`]);
@@ -52,6 +53,7 @@ pub mod json;
 pub mod recordio;
 pub mod resources;
 mod status;
+pub mod stream;
 pub mod wire;
 
 pub use mesos::v1;
