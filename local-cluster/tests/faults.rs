@@ -87,3 +87,38 @@ async fn cut_stream_disconnects_until_resubscribe_and_tasks_stay() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executor_that_does_not_resubscribe_after_restart_is_gone() {
+    let c = cluster_with(1, |cfg| {
+        cfg.agent_template.recovery_phase = std::time::Duration::from_millis(200);
+        cfg.agent_template.reregistration_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let mut info = framework("hung", &[Cap::PartitionAware]);
+    info.checkpoint = Some(true);
+    let mut sub = Sub::open(&c.master_url(), info).await;
+    let offer = sub.offer().await;
+    // An executor process that never speaks the executor API.
+    let mut task = executor_task("h1", "exec-h", &offer, "run");
+    if let Some(cmd) = task.executor.as_mut().and_then(|e| e.command.as_mut()) {
+        cmd.uris.clear();
+        cmd.value = Some("sleep 60".into());
+    }
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, vec![task]))
+            .await
+            .0,
+        202
+    );
+    c.restart_agent(&offer.agent_id.value, std::time::Duration::from_millis(200))
+        .await
+        .expect("restart");
+    let st = sub.update("h1", true).await;
+    assert_eq!(st.state, TaskState::TaskGone as i32);
+    assert_eq!(
+        st.reason,
+        Some(proto::v1::task_status::Reason::ExecutorReregistrationTimeout as i32)
+    );
+    c.shutdown().await;
+}

@@ -13,6 +13,9 @@ mod launch;
 mod lifecycle;
 mod updates;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
