@@ -217,6 +217,14 @@ impl LocalCluster {
         }
     }
 
+    /// Fault injection: an operator marks the agent gone (it is killed first if needed):
+    /// PARTITION_AWARE frameworks get TASK_GONE_BY_OPERATOR for its tasks.
+    pub async fn mark_agent_gone(&self, id: &str) {
+        self.kill_agent(id).await;
+        self.shared
+            .with_core(|core, now| core.mark_agent_gone(id, now));
+    }
+
     /// Fault injection: a second master takes over; the old one answers 307 with
     /// `Location: //127.0.0.1:<new>/master/api/v1/scheduler` and its streams break.
     /// Returns the new leader's URL.

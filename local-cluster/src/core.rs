@@ -226,6 +226,15 @@ impl Core {
         self.pump(now);
     }
 
+    /// Fault injection: an operator marks an agent gone (killing it first if it still runs).
+    pub fn mark_agent_gone(&mut self, agent_id: &str, now: Instant) {
+        if self.agents.contains_key(agent_id) {
+            self.kill_agent(agent_id, now);
+        }
+        self.masters[self.leader].agent_gone(agent_id, now);
+        self.pump(now);
+    }
+
     /// Fault injection: a new master takes over on `cfg.port`; the old one answers 307 and
     /// its streams break. Agents re-register with their tasks (checkpointed tasks survive).
     pub fn failover_master(&mut self, cfg: MasterConfig, now: Instant) -> usize {

@@ -122,3 +122,31 @@ async fn executor_that_does_not_resubscribe_after_restart_is_gone() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_marked_gone_makes_unreachable_tasks_gone_by_operator() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("gone", &[Cap::PartitionAware])).await;
+    let offer = running_command_task(&mut sub, "g1").await;
+    c.kill_agent(&offer.agent_id.value).await;
+    assert_eq!(
+        sub.update("g1", false).await.state,
+        TaskState::TaskUnreachable as i32
+    );
+    c.mark_agent_gone(&offer.agent_id.value).await;
+    let st = sub.update("g1", false).await;
+    assert_eq!(st.state, TaskState::TaskGoneByOperator as i32);
+    let rec = proto::calls::scheduler::reconcile(
+        &sub.framework_id,
+        vec![(
+            proto::v1::TaskId { value: "g1".into() },
+            Some(offer.agent_id.clone()),
+        )],
+    );
+    assert_eq!(sub.call(&rec).await.0, 202);
+    assert_eq!(
+        sub.reconciled("g1").await.state,
+        TaskState::TaskGoneByOperator as i32
+    );
+    c.shutdown().await;
+}

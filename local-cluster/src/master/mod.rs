@@ -113,6 +113,8 @@ pub(crate) struct AgentView {
     pub connected: bool,
     /// Set when the agent was lost (killed): tasks there are unreachable.
     pub unreachable_since: Option<Instant>,
+    /// Set when an operator marked the agent gone: it never comes back.
+    pub gone: bool,
     /// Executors running there: (framework, executor) → resources.
     pub executors: BTreeMap<(String, String), Res>,
 }
@@ -328,6 +330,7 @@ impl Master {
                 total: reg.total,
                 connected: true,
                 unreachable_since: None,
+                gone: false,
                 executors,
             },
         );

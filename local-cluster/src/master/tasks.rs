@@ -184,6 +184,13 @@ impl Master {
     fn unknown_task(&self, task_id: &str, agent_id: Option<&str>, pa: bool) -> v1::TaskStatus {
         let lost = |s: TaskState| if pa { s } else { TaskState::TaskLost };
         match agent_id.and_then(|a| self.agents.get(a).map(|v| (a, v))) {
+            Some((a, view)) if view.gone => master_status(
+                task_id,
+                Some(a),
+                lost(TaskState::TaskGoneByOperator),
+                Reason::Reconciliation,
+                "Reconciliation: Task is gone",
+            ),
             Some((a, view)) if view.unreachable_since.is_some() => master_status(
                 task_id,
                 Some(a),
@@ -220,8 +227,11 @@ impl Master {
     /// The agent is gone for good (killed): FAILURE to every framework, and each live task
     /// becomes TASK_UNREACHABLE (PARTITION_AWARE) or TASK_LOST, from the master, no uuid.
     pub fn agent_lost(&mut self, agent_id: &str, now: Instant) {
-        let _ = now;
-        let Some(a) = self.agents.get_mut(agent_id) else {
+        let Some(a) = self
+            .agents
+            .get_mut(agent_id)
+            .filter(|a| a.unreachable_since.is_none())
+        else {
             return;
         };
         a.connected = false;
@@ -271,6 +281,42 @@ impl Master {
             if !pa {
                 self.tasks.remove(&(fid.clone(), tid));
             }
+            self.send(&fid, update_event(st));
+        }
+    }
+
+    /// An operator marked the (lost) agent gone: its tasks are definitely not coming back;
+    /// PARTITION_AWARE frameworks get TASK_GONE_BY_OPERATOR (others TASK_LOST), no uuid.
+    pub fn agent_gone(&mut self, agent_id: &str, now: Instant) {
+        if !self.agents.contains_key(agent_id) {
+            return;
+        }
+        self.agent_lost(agent_id, now);
+        if let Some(a) = self.agents.get_mut(agent_id) {
+            a.gone = true;
+        }
+        let keys: Vec<(String, String)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.agent_id == agent_id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (fid, tid) in keys {
+            self.tasks.remove(&(fid.clone(), tid.clone()));
+            let pa = self
+                .frameworks
+                .get(&fid)
+                .is_some_and(|f| f.partition_aware());
+            if !pa {
+                continue;
+            }
+            let st = master_status(
+                &tid,
+                Some(agent_id),
+                TaskState::TaskGoneByOperator,
+                Reason::AgentRemovedByOperator,
+                "Agent was marked gone by an operator",
+            );
             self.send(&fid, update_event(st));
         }
     }
