@@ -15,6 +15,29 @@
 //! axum layer that moves bytes, runs processes and ticks the clock; [`LocalCluster`] is the
 //! public handle.
 //!
+//! # Use
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use local_cluster::{ClusterConfig, LocalCluster};
+//!
+//! let mut cfg = ClusterConfig { agents: 2, cpus: 2.0, mem: 1024.0, ..ClusterConfig::default() };
+//! cfg.master.heartbeat = Duration::from_millis(500); // tests: faster than Mesos' 15 s
+//! let cluster = LocalCluster::start(cfg).await?;
+//! let master = cluster.master_url(); // http://127.0.0.1:<port>: point a scheduler here
+//! // Fault injection:
+//! let agent = cluster.agent_ids()[0].clone();
+//! cluster.restart_agent(&agent, Duration::from_millis(500)).await?;
+//! let new_master = cluster.failover_master().await?; // the old URL now answers 307
+//! cluster.shutdown().await;
+//! # let _ = (master, new_master); Ok(()) }
+//! ```
+//!
+//! Also: [`LocalCluster::kill_agent`], [`LocalCluster::mark_agent_gone`],
+//! [`LocalCluster::cut_stream`]; HTTP Basic authentication when
+//! `cfg.master.credentials` is set; `mesos-miner local` runs one from the command line.
+//!
 //! # Deliberate differences from a real Mesos
 //!
 //! - `Call{type: UNKNOWN}` from a subscribed framework is answered `501` ("Received an
@@ -33,6 +56,23 @@
 //!   REASON_CONTAINER_LAUNCH_FAILED (there is no Docker engine or nested containers here).
 //! - Secrets in `CommandInfo.environment` are not resolved (no secret isolator).
 //! - Agents never send executor HEARTBEAT events (Mesos sends one every 30 minutes).
+//! - Response header names are lower case (hyper); HTTP/1.1 header names are
+//!   case-insensitive and the values are the recorded ones.
+//! - Master and agents share a process, so an agent restart keeps its state in memory
+//!   (what a real agent recovers from its checkpoints); executors of frameworks that do not
+//!   checkpoint are killed at the restart (their tasks end TASK_FAILED /
+//!   REASON_AGENT_RESTARTED). The restarted agent answers 503 "Agent has not finished
+//!   recovery" for a configurable short phase, as recorded.
+//! - Master-generated updates for a lost agent use TASK_UNREACHABLE (PARTITION_AWARE) or
+//!   TASK_LOST with REASON_AGENT_REMOVED at once; a real master first waits for missed pings
+//!   (~75 s).
+//! - An agent forwards only the head of each task's update stream to the master, so the
+//!   master's view of a task (for reconciliation and resource accounting) follows the
+//!   acknowledged stream rather than the latest state a real agent also reports.
+//! - The master picks one framework per agent per allocation round (round robin); offers
+//!   carry all free resources of an agent, like the default allocator with one role.
+//! - After a master failover the new master learns frameworks from the agents' tasks and
+//!   from re-subscriptions; failover timeouts restart then (MESOS-4659 behaves the same).
 
 // Events and messages are built once and moved straight to their consumer; boxing the big
 // protobuf variants would only add noise.
