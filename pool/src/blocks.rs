@@ -130,10 +130,11 @@ pub fn classify(answer: Result<Option<String>, RpcError>) -> Option<Outcome> {
     }
 }
 
-/// Backoff between submit attempts: 0.25 s doubling to at most 30 s.
+/// Backoff between submit attempts: 0.25 s doubling to at most 5 s. A block loses value
+/// by the second (another miner may extend the chain first), so the cap stays short.
 pub fn backoff(attempt: u32) -> Duration {
     let ms = 250u64.saturating_mul(1u64 << attempt.min(7));
-    Duration::from_millis(ms.min(30_000))
+    Duration::from_millis(ms.min(5_000))
 }
 
 /// Submits `block` until the node gives a final answer (or `max_attempts` runs out, leaving
@@ -222,6 +223,6 @@ mod tests {
         };
         assert!(matches!(classify(Err(decode)), Some(Outcome::Rejected(_))));
         assert_eq!(backoff(0), Duration::from_millis(250));
-        assert_eq!(backoff(50), Duration::from_secs(30));
+        assert_eq!(backoff(50), Duration::from_secs(5));
     }
 }

@@ -53,6 +53,7 @@ fn free_port() -> std::io::Result<u16> {
 
 /// Two running nodes; the first is the one tests and the pool talk to. Killed on drop.
 pub struct RegtestNodes {
+    binary: PathBuf,
     dir: PathBuf,
     children: Vec<Child>,
     rpc_port: u16,
@@ -105,6 +106,7 @@ impl RegtestNodes {
                 },
                 Duration::from_secs(60),
             )?,
+            binary,
             dir,
             children: Vec::new(),
             rpc_port: rpc1,
@@ -118,16 +120,54 @@ impl RegtestNodes {
         ] {
             let datadir = nodes.dir.join(name);
             write_conf(&datadir, rpc, p2p, &nodes.password, connect)?;
-            let child = Command::new(&binary)
-                .arg(format!("-datadir={}", datadir.display()))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?;
+            let child = nodes.spawn(&datadir)?;
             nodes.children.push(child);
         }
         nodes.wait_ready().await?;
         Ok(nodes)
+    }
+
+    fn spawn(&self, datadir: &Path) -> std::io::Result<Child> {
+        Command::new(&self.binary)
+            .arg(format!("-datadir={}", datadir.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    }
+
+    /// Stops the first node (the one the pool talks to) with the `stop` RPC, so its chain
+    /// is flushed to disk, and waits for the process to exit (killing it after 60 s).
+    pub async fn stop_first(&mut self) -> Result<(), HarnessError> {
+        let _ = self.call("stop", json!([])).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.children[0].try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                self.children[0].kill()?;
+                self.children[0].wait()?;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Starts the first node again on the same datadir and ports; returns once it answers
+    /// RPC and has its peer back.
+    pub async fn restart_first(&mut self) -> Result<(), HarnessError> {
+        let child = self.spawn(&self.dir.join("node1"))?;
+        self.children[0] = child;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let peers = self.call("getconnectioncount", json!([])).await.ok();
+            if peers.and_then(|v| v.as_u64()).unwrap_or(0) > 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(HarnessError::NotReady("restarted node has no peer".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     async fn wait_ready(&mut self) -> Result<(), HarnessError> {

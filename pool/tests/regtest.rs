@@ -319,3 +319,31 @@ async fn wrong_rpc_password_is_fatal() {
     }
     std::fs::remove_dir_all(data).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_found_while_the_node_is_down_is_submitted_when_it_returns() {
+    let mut nodes = nodes().await;
+    let data = temp_dir("outage");
+    let pool = start_pool(&nodes, &data, 1e-9, Duration::from_millis(300)).await;
+    let mut client = Client::connect(pool.local_addr()).await;
+    let params = client.handshake("w").await;
+    nodes.stop_first().await.unwrap();
+    // The share is accepted and the block kept on disk while submitblock keeps failing.
+    let hash = mine_block(&mut client, "w", &params, &[9; 8]).await;
+    let pending = data.join("blocks").join(format!("{hash}.pending"));
+    assert!(
+        pending.exists(),
+        "block on disk before it could be submitted"
+    );
+    nodes.restart_first().await.unwrap();
+    wait_for("block submitted after the node came back", async || {
+        best_is(&nodes, &hash).await
+    })
+    .await;
+    let accepted = data.join("blocks").join(format!("{hash}.accepted"));
+    wait_for("accepted file", async || accepted.exists()).await;
+    // Miners were never dropped: the same connection gets the next job.
+    client.next_notify(|p| p[8] == json!(true)).await;
+    pool.shutdown().await;
+    std::fs::remove_dir_all(data).unwrap();
+}
