@@ -66,9 +66,6 @@
 //! - Master-generated updates for a lost agent use TASK_UNREACHABLE (PARTITION_AWARE) or
 //!   TASK_LOST with REASON_AGENT_REMOVED at once; a real master first waits for missed pings
 //!   (~75 s).
-//! - An agent forwards only the head of each task's update stream to the master, so the
-//!   master's view of a task (for reconciliation and resource accounting) follows the
-//!   acknowledged stream rather than the latest state a real agent also reports.
 //! - The master picks one framework per agent per allocation round (round robin); offers
 //!   carry all free resources of an agent, like the default allocator with one role.
 //! - After a master failover the new master learns frameworks from the agents' tasks and

@@ -58,6 +58,12 @@ pub enum ToMaster {
         framework_id: String,
         status: TaskStatus,
     },
+    /// A task's latest state while older updates still wait for acknowledgement.
+    LatestState {
+        framework_id: String,
+        task_id: String,
+        state: i32,
+    },
     /// An executor's `MESSAGE` for its scheduler.
     ExecutorMessage {
         framework_id: String,

@@ -41,6 +41,9 @@ impl Agent {
             stream.backoff = min;
             stream.next_retry = Some(now + min);
             self.forward(framework_id, status);
+        } else if self.phase == Phase::Running {
+            let key = (framework_id.to_string(), status.task_id.value.clone());
+            self.report_latest(&key);
         }
     }
 
@@ -52,12 +55,34 @@ impl Agent {
     }
 
     fn forward(&mut self, framework_id: &str, status: TaskStatus) {
-        if self.phase == Phase::Running {
-            self.push(AgentOut::ToMaster(ToMaster::StatusUpdate {
-                framework_id: framework_id.into(),
-                status,
-            }));
+        if self.phase != Phase::Running {
+            return;
         }
+        let key = (framework_id.to_string(), status.task_id.value.clone());
+        self.push(AgentOut::ToMaster(ToMaster::StatusUpdate {
+            framework_id: framework_id.into(),
+            status,
+        }));
+        self.report_latest(&key);
+    }
+
+    /// Tells the master the newest state of a task whose older updates still wait for
+    /// acknowledgement (spec §3.5 step 3: the master accounts resources on it).
+    fn report_latest(&mut self, key: &(String, String)) {
+        let Some(newest) = self
+            .updates
+            .get(key)
+            .filter(|s| s.pending.len() > 1)
+            .and_then(|s| s.pending.back())
+        else {
+            return;
+        };
+        let msg = ToMaster::LatestState {
+            framework_id: key.0.clone(),
+            task_id: key.1.clone(),
+            state: newest.state,
+        };
+        self.push(AgentOut::ToMaster(msg));
     }
 
     /// The scheduler acknowledged `uuid`: the head is done; the next update goes out.

@@ -32,6 +32,15 @@ impl Master {
                 }
                 self.send(&framework_id, update_event(status));
             }
+            ToMaster::LatestState {
+                framework_id,
+                task_id,
+                state,
+            } => {
+                if let Some(t) = self.tasks.get_mut(&(framework_id, task_id)) {
+                    t.state = state;
+                }
+            }
             ToMaster::ExecutorMessage {
                 framework_id,
                 executor_id,
@@ -72,9 +81,11 @@ impl Master {
     /// acknowledged is forgotten (later reconciliation answers TASK_GONE / TASK_UNKNOWN).
     pub(crate) fn acknowledge(&mut self, fid: &str, ack: sched::call::Acknowledge) {
         let key = (fid.to_string(), ack.task_id.value.clone());
+        // Forgotten only once its terminal update itself is acknowledged.
         let done = self.tasks.get(&key).is_some_and(|t| {
-            is_terminal(t.state)
-                && t.latest.as_ref().and_then(|s| s.uuid.as_ref()) == Some(&ack.uuid)
+            t.latest
+                .as_ref()
+                .is_some_and(|s| is_terminal(s.state) && s.uuid.as_ref() == Some(&ack.uuid))
         });
         if done {
             self.tasks.remove(&key);

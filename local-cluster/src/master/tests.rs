@@ -389,3 +389,44 @@ fn basic_auth_is_enforced_with_recorded_answers() {
         (400, "Failed to validate scheduler::Call: Authenticated principal 'bars' does not match principal 'other' set in `FrameworkInfo`".into())
     );
 }
+
+#[test]
+fn latest_state_frees_resources_before_the_old_update_is_acknowledged() {
+    use crate::msg::ToMaster;
+    let (mut m, now) = master();
+    let (fid, sid, _, events) = subscribe(&mut m, info(true), now);
+    let offer = events[2].offers.clone().expect("offers").offers[0].clone();
+    let task = v1::TaskInfo {
+        name: "t".into(),
+        task_id: v1::TaskId { value: "t".into() },
+        agent_id: offer.agent_id.clone(),
+        resources: Res::new(2.0, 1024.0, 0.0, &[]).to_pb(None),
+        command: Some(v1::CommandInfo {
+            value: Some("true".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let accept = proto::calls::scheduler::accept(
+        &fid,
+        vec![offer.id],
+        vec![proto::calls::offer::launch(vec![task])],
+        Some(proto::calls::offer::refuse_for(0.0)),
+    );
+    assert_eq!(
+        text(m.handle_request(&req(&accept, Some(&sid)), now)).0,
+        202
+    );
+    assert!(m.free("A").is_empty(), "all cpus and mem used by the task");
+    let latest = ToMaster::LatestState {
+        framework_id: fid.value.clone(),
+        task_id: "t".into(),
+        state: v1::TaskState::TaskFinished as i32,
+    };
+    m.from_agent("A", latest);
+    assert_eq!(
+        m.free("A").scalars[0],
+        2000,
+        "cpus back although no update was acknowledged"
+    );
+}
