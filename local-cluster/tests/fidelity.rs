@@ -429,3 +429,114 @@ async fn accept_negotiation_matches_recorded_outcomes() {
     }
     assert_eq!(checked, 6);
 }
+
+const REC_AGENT: &str = "57b9e4b5-f6ed-424f-8b89-cac804692f47-S0";
+
+/// The recorded offer id in a title like `ACCEPT offer(s) ['<id>']: …`.
+fn title_offer(title: &str) -> Option<String> {
+    Some(title.split("['").nth(1)?.split('\'').next()?.to_string())
+}
+
+/// Removes HTTP/1.1 chunked framing from a recorded body.
+fn dechunk(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = raw;
+    while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..i]).unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&rest[i + 2..i + 2 + size]);
+        rest = &rest[i + 2 + size + 2..];
+    }
+    out
+}
+
+/// Replays every recorded scheduler call of `4-proto-calls.txt` in order, with the live
+/// framework, stream, agent and offer ids and the live update uuids in each ACKNOWLEDGE.
+/// The Python executor task (py-1) cannot run here: its ACCEPT is left out, its other
+/// calls are replayed as recorded (202 either way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_scheduler_calls_replay_with_recorded_answers() {
+    let c = cluster(1).await;
+    let sub_call = proto::scheduler::Call::decode(
+        transcript::read("1-proto-subscribe.request-body.bin").as_slice(),
+    )
+    .expect("call");
+    let info = sub_call.subscribe.expect("subscribe").framework_info;
+    let mut sub = Sub::open(&c.master_url(), info).await;
+    let fid = sub.framework_id.value.clone();
+    let sid = sub.stream_id.clone();
+    let agent = c.agent_ids()[0].clone();
+    let mut subs: Vec<(String, String)> = vec![
+        (REC_FID.into(), fid.clone()),
+        (REC_STREAM.into(), sid),
+        (REC_AGENT.into(), agent),
+    ];
+    let exchanges = transcript::exchanges("4-proto-calls.txt");
+    assert_eq!(exchanges.len(), 19, "every recorded call parsed");
+    for ex in exchanges {
+        let t = ex.title.clone();
+        if t.contains("LAUNCH task py-1") {
+            continue;
+        }
+        if (t.starts_with("DECLINE offer(s)") || t.starts_with("ACCEPT offer(s)"))
+            && !t.contains("unknown")
+        {
+            let offer = sub.offer().await;
+            subs.push((title_offer(&t).expect("offer id"), offer.id.value.clone()));
+        }
+        if let Some(rest) = t.strip_prefix("ACKNOWLEDGE sleep") {
+            let mut words = rest.split(' ');
+            let task = format!("sleep{}", words.next().unwrap_or_default());
+            let state = words.next().unwrap_or_default().to_string();
+            let hex = t
+                .split("uuid=")
+                .nth(1)
+                .and_then(|u| u.split(' ').next())
+                .unwrap_or_default();
+            let rec_uuid: Vec<u8> = (0..16)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0))
+                .collect();
+            let live = loop {
+                let st = sub.update(&task, false).await;
+                if proto::v1::TaskState::try_from(st.state)
+                    .map(|s| s.as_str_name() == state)
+                    .unwrap_or(false)
+                {
+                    break st;
+                }
+            };
+            let live_uuid = live.uuid.expect("reliable update");
+            let mut body = ex.request.body.clone();
+            body = replace_bytes(&body, &rec_uuid, &live_uuid);
+            let mut ex2 = ex.clone();
+            ex2.request.body = body;
+            let s: Vec<(&str, &str)> = subs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            check(&c.master_url(), &ex2, &s).await;
+            continue;
+        }
+        let s: Vec<(&str, &str)> = subs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        if t.starts_with("re-SUBSCRIBE") {
+            let (code, headers, body) = replay(&c.master_url(), &ex.request, &s).await;
+            assert_eq!(code, 200);
+            assert_eq!(header(&headers, "content-type"), Some(PB));
+            assert_eq!(
+                body,
+                dechunk(&ex.response.body),
+                "ERROR event bytes as recorded"
+            );
+            continue;
+        }
+        check(&c.master_url(), &ex, &s).await;
+    }
+}
+
+fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    if let Some(i) = out.windows(from.len()).position(|w| w == from) {
+        out[i..i + from.len()].copy_from_slice(to);
+    }
+    out
+}
