@@ -530,6 +530,48 @@ async fn recorded_scheduler_calls_replay_with_recorded_answers() {
             continue;
         }
         check(&c.master_url(), &ex, &s).await;
+        if t.starts_with("RECONCILE explicit") {
+            compare_reconciliation(&mut sub, 0, 5).await;
+        }
+        if t.starts_with("RECONCILE implicit") {
+            compare_reconciliation(&mut sub, 5, 1).await;
+        }
+    }
+}
+
+/// The live reconciliation answers against the recorded ones (`1-proto-stream.body.bin`):
+/// same tasks, states, messages, reasons, source, agent id presence, and no uuid.
+async fn compare_reconciliation(sub: &mut Sub, skip: usize, n: usize) {
+    use proto::v1::task_status::Reason;
+    let recorded: Vec<proto::v1::TaskStatus> =
+        proto::recordio::decode_all(&transcript::read("1-proto-stream.body.bin"), 1 << 20)
+            .expect("records")
+            .into_iter()
+            .filter_map(|r| Event::decode(r).ok()?.update.map(|u| u.status))
+            .filter(|st| st.reason == Some(Reason::Reconciliation as i32))
+            .skip(skip)
+            .take(n)
+            .collect();
+    assert_eq!(recorded.len(), n);
+    let key = |st: &proto::v1::TaskStatus| {
+        (
+            st.task_id.value.clone(),
+            st.state,
+            st.message.clone(),
+            st.source,
+            st.agent_id.is_some(),
+            st.uuid.clone(),
+        )
+    };
+    for want in &recorded {
+        let got = loop {
+            let ev = sub.expect(proto::scheduler::event::Type::Update).await;
+            let st = ev.update.expect("update").status;
+            if st.reason == Some(Reason::Reconciliation as i32) {
+                break st;
+            }
+        };
+        assert_eq!(key(&got), key(want));
     }
 }
 
