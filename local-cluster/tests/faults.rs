@@ -150,3 +150,86 @@ async fn agent_marked_gone_makes_unreachable_tasks_gone_by_operator() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_agent_answers_503_while_recovering() {
+    let c = cluster_with(1, |cfg| {
+        cfg.agent_template.recovery_phase = std::time::Duration::from_secs(2)
+    })
+    .await;
+    let agent = c.agent_ids()[0].clone();
+    c.restart_agent(&agent, std::time::Duration::from_millis(100))
+        .await
+        .expect("restart");
+    let url = format!("{}/api/v1/executor", c.agent_url(&agent).expect("url"));
+    let call = proto::calls::executor::subscribe(
+        &proto::v1::ExecutorId { value: "e".into() },
+        &proto::v1::FrameworkId { value: "f".into() },
+        vec![],
+        vec![],
+    );
+    let resp = post(
+        &url,
+        proto::Message::encode_to_vec(&call),
+        &[("Content-Type", PB)],
+    )
+    .await;
+    // Recorded in recovery/exec-ar-exec.log.txt.
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        resp.text().await.unwrap_or_default(),
+        "Agent has not finished recovery"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resubscription_clears_offer_filters() {
+    // Recorded in recovery/3-scheduler-failover.txt: declined for 60 s, yet offers come at
+    // once after the framework re-subscribes.
+    let c = cluster(1).await;
+    let mut info = framework("filters", &[Cap::PartitionAware]);
+    info.failover_timeout = Some(60.0);
+    let mut sub = Sub::open(&c.master_url(), info.clone()).await;
+    let offer = sub.offer().await;
+    let decline = proto::calls::scheduler::decline(
+        &sub.framework_id,
+        vec![offer.id.clone()],
+        Some(proto::calls::offer::refuse_for(60.0)),
+    );
+    assert_eq!(sub.call(&decline).await.0, 202);
+    assert!(c.cut_stream(&sub.framework_id.value));
+    info.id = Some(sub.framework_id.clone());
+    let mut sub2 = Sub::open(&c.master_url(), info).await;
+    let again = tokio::time::timeout(std::time::Duration::from_secs(5), sub2.offer())
+        .await
+        .expect("offer at once");
+    assert_eq!(again.agent_id, offer.agent_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executor_that_never_subscribes_times_out() {
+    let c = cluster_with(1, |cfg| {
+        cfg.agent_template.registration_timeout = std::time::Duration::from_millis(500)
+    })
+    .await;
+    let mut sub = Sub::open(&c.master_url(), framework("silent", &[Cap::PartitionAware])).await;
+    let offer = sub.offer().await;
+    let mut task = executor_task("s1", "exec-silent", &offer, "run");
+    if let Some(cmd) = task.executor.as_mut().and_then(|e| e.command.as_mut()) {
+        cmd.uris.clear();
+        cmd.value = Some("sleep 60".into());
+    }
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, vec![task]))
+            .await
+            .0,
+        202
+    );
+    let st = sub.update("s1", true).await;
+    assert_eq!(st.state, TaskState::TaskFailed as i32);
+    assert_eq!(
+        st.reason,
+        Some(proto::v1::task_status::Reason::ExecutorRegistrationTimeout as i32)
+    );
+    c.shutdown().await;
+}
