@@ -440,3 +440,40 @@ async fn accept_errors_carry_the_recorded_texts() {
     assert_eq!(sub.call(&update).await, (200, String::new()));
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teardown_right_after_launch_kills_the_executor_promptly() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("quick", &[])).await;
+    let offer = sub.offer().await;
+    let task = executor_task("q1", "exec-q", &offer, "run");
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, vec![task]))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        sub.call(&proto::calls::scheduler::teardown(&sub.framework_id))
+            .await
+            .0,
+        202
+    );
+    // Well inside the 5 s shutdown grace period: a kill that raced the spawn is not lost.
+    let agent = offer.agent_id.value.clone();
+    let mut left = None;
+    for _ in 0..30 {
+        left = c
+            .shared()
+            .lock()
+            .core
+            .agent(&agent)
+            .map(|a| a.containers().len());
+        if left == Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, Some(0));
+    c.shutdown().await;
+}

@@ -26,6 +26,9 @@ pub struct State {
     streams: HashMap<u64, (StreamTx, Format)>,
     /// container → process group id of its running process.
     pub(crate) children: HashMap<String, u32>,
+    /// Signals for containers whose process is not registered yet (still fetching or
+    /// spawning); delivered as soon as it is. `true` = SIGKILL.
+    pub(crate) pending_signals: HashMap<String, bool>,
 }
 
 /// Shared handle used by every handler and task.
@@ -40,6 +43,7 @@ impl Shared {
                 core,
                 streams: HashMap::new(),
                 children: HashMap::new(),
+                pending_signals: HashMap::new(),
             }),
         })
     }
@@ -111,11 +115,18 @@ impl State {
                     let _ = agent_id;
                     tokio::spawn(process::run(shared.clone(), container, spec));
                 }
-                Out::Signal { container, kill } => {
-                    if let Some(pgid) = self.children.get(&container) {
-                        process::signal_group(*pgid, kill);
+                Out::Signal { container, kill } => match self.children.get(&container) {
+                    Some(pgid) => process::signal_group(*pgid, kill),
+                    None => {
+                        let strongest = self
+                            .pending_signals
+                            .get(&container)
+                            .copied()
+                            .unwrap_or(false)
+                            || kill;
+                        self.pending_signals.insert(container, strongest);
                     }
-                }
+                },
             }
         }
     }

@@ -56,6 +56,9 @@ pub async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec) {
     if let Some(pid) = child.id() {
         let mut st = shared.lock();
         st.children.insert(container.clone(), pid);
+        if let Some(kill) = st.pending_signals.remove(&container) {
+            signal_group(pid, kill);
+        }
         drop(st);
     }
     shared.with_core(|core, now| core.process_started(&container, now));
@@ -63,7 +66,11 @@ pub async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec) {
         Ok(s) => s.into_raw(),
         Err(_) => 9,
     };
-    shared.lock().children.remove(&container);
+    {
+        let mut st = shared.lock();
+        st.children.remove(&container);
+        st.pending_signals.remove(&container);
+    }
     shared.with_core(|core, now| core.process_exited(&container, status, now));
 }
 
