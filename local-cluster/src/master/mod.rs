@@ -248,6 +248,11 @@ impl Master {
         id
     }
 
+    /// How many offers this master has made (drives the round robin).
+    pub(crate) fn offers_made(&self) -> u64 {
+        self.next_offer
+    }
+
     pub(crate) fn new_offer_id(&mut self) -> String {
         let id = format!("{}-O{}", self.id, self.next_offer);
         self.next_offer += 1;

@@ -65,7 +65,7 @@ impl Master {
                 continue;
             }
             // Round robin over the eligible frameworks, keyed on the offer counter.
-            let fid = eligible[(self.offers.len() + agent_id.len()) % eligible.len()].clone();
+            let fid = eligible[self.offers_made() as usize % eligible.len()].clone();
             let offer = self.make_offer(&fid, &agent_id, free, now);
             match batches.iter_mut().find(|(f, _)| *f == fid) {
                 Some((_, list)) => list.push(offer),

@@ -430,3 +430,50 @@ fn latest_state_frees_resources_before_the_old_update_is_acknowledged() {
         "cpus back although no update was acknowledged"
     );
 }
+
+#[test]
+fn two_frameworks_both_get_offers() {
+    let (mut m, now) = master();
+    m.register_agent(
+        Registration {
+            agent_id: "B".into(),
+            hostname: "127.0.0.1".into(),
+            port: 5052,
+            total: Res::new(1.0, 512.0, 0.0, &[]),
+            tasks: vec![],
+            executors: vec![],
+            frameworks: vec![],
+        },
+        now,
+    );
+    let (_, _, s1, e1) = subscribe(&mut m, info(true), now);
+    let (_, _, s2, e2) = subscribe(&mut m, info(true), now);
+    // The first framework took both agents; once it declines, the second one gets offers.
+    let offers1: Vec<v1::Offer> = e1
+        .iter()
+        .filter_map(|e| e.offers.clone())
+        .flat_map(|o| o.offers)
+        .collect();
+    assert_eq!(offers1.len(), 2);
+    assert!(e2.iter().all(|e| e.offers.is_none()));
+    let _ = s1;
+    let fid1 = offers1[0].framework_id.clone();
+    let ids = offers1.iter().map(|o| o.id.clone()).collect();
+    let sid1 = match m.frameworks.get(&fid1.value).and_then(|f| f.conn.clone()) {
+        Some(c) => c.stream_id,
+        None => panic!("subscribed"),
+    };
+    let decline =
+        proto::calls::scheduler::decline(&fid1, ids, Some(proto::calls::offer::refuse_for(30.0)));
+    assert_eq!(
+        text(m.handle_request(&req(&decline, Some(&sid1)), now)).0,
+        202
+    );
+    m.tick(now + Duration::from_secs(1));
+    let got: Vec<v1::Offer> = events_of(&mut m, s2)
+        .into_iter()
+        .filter_map(|e| e.offers)
+        .flat_map(|o| o.offers)
+        .collect();
+    assert_eq!(got.len(), 2, "the other framework gets both agents");
+}
