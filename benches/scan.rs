@@ -45,7 +45,7 @@ fn scan_range_by_threads(c: &mut Criterion) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
+        .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(u64::from(COUNT)));
     for threads in 1..=cores() {
         let mut miner = Miner::new(threads, kernel).expect("a rayon pool");
