@@ -33,6 +33,8 @@ pub struct ClusterConfig {
     pub agent_template: AgentConfig,
     /// Root of the agents' sandboxes.
     pub work_dir: PathBuf,
+    /// Delete `work_dir` when the cluster stops (true for the default fresh temp dir).
+    pub remove_work_dir: bool,
     /// How often timers are driven.
     pub tick: Duration,
 }
@@ -53,6 +55,7 @@ impl Default for ClusterConfig {
             },
             agent_template: AgentConfig::new(String::new(), 0, Res::default(), work_dir.clone()),
             work_dir,
+            remove_work_dir: true,
             tick: Duration::from_millis(50),
         }
     }
@@ -261,6 +264,9 @@ impl LocalCluster {
 impl Drop for LocalCluster {
     fn drop(&mut self) {
         self.shared.lock().kill_all();
+        if self.cfg.remove_work_dir {
+            let _ = std::fs::remove_dir_all(&self.cfg.work_dir);
+        }
         self.ticker.abort();
         for s in lock(&self.masters)
             .iter()

@@ -91,6 +91,7 @@ fn config(args: &Args) -> anyhow::Result<ClusterConfig> {
     }
     if let Some(dir) = &args.work_dir {
         cfg.work_dir = dir.clone();
+        cfg.remove_work_dir = false;
     }
     Ok(cfg)
 }
