@@ -60,16 +60,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let threads = super::scan::thread_count(args.threads)?;
     let kernel = super::scan::pick_kernel(&args.kernel)?;
     let miner = Miner::new(threads, kernel)?;
-    let header: [u8; 80] = super::hex_array("genesis header", GENESIS)?;
-    let job = Job {
-        id: 0,
-        source: Arc::new(BenchHeaders(header)),
-        // Diff-1 shares are real shares, and rare enough not to cost anything.
-        target: DIFF1,
-        nonce_start: 0,
-        nonce_count: NONCE_SPACE,
-    };
-    let (tx, shares) = mpsc::channel();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -77,20 +67,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         kernel.name(),
         args.seconds
     )?;
-    let length = Duration::from_secs_f64(args.seconds);
+    let (tx, shares) = mpsc::channel();
     let t0 = Instant::now();
-    miner.start_job(job, tx)?;
-    report_until(&miner, t0, length, &mut out)?;
+    miner.start_job(bench_job(), tx)?;
+    report_until(&miner, t0, Duration::from_secs_f64(args.seconds), &mut out)?;
     miner.stop();
     let elapsed = t0.elapsed().as_secs_f64();
     let hashes = miner.total_hashes();
     let hashrate = hashes as f64 / elapsed;
-    let found = shares.try_iter().count();
     writeln!(
         out,
-        "total: {hashes} hashes in {elapsed:.2} s = {} ({threads} threads, kernel {}, {found} diff-1 shares)",
+        "total: {hashes} hashes in {elapsed:.2} s = {} ({threads} threads, kernel {}, {} diff-1 shares)",
         human_rate(hashrate),
-        kernel.name()
+        kernel.name(),
+        shares.try_iter().count()
     )?;
     if args.json {
         let summary = serde_json::json!({
@@ -103,6 +93,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         writeln!(out, "{summary}")?;
     }
     Ok(())
+}
+
+/// Every nonce of an endless run of headers, at difficulty 1: diff-1 shares are real
+/// shares, and rare enough to cost nothing.
+fn bench_job() -> Job {
+    let mut header = [0u8; 80];
+    hex::decode_to_slice(GENESIS, &mut header).expect("GENESIS is 160 hex digits");
+    Job {
+        id: 0,
+        source: Arc::new(BenchHeaders(header)),
+        target: DIFF1,
+        nonce_start: 0,
+        nonce_count: NONCE_SPACE,
+    }
 }
 
 /// Sleeps in steps of [`REPORT_EVERY`] until `length` has passed since `t0`, printing the
