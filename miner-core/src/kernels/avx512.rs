@@ -17,11 +17,11 @@ type V = __m512i;
 const LANES: usize = 16;
 
 /// `vpternlogd` truth tables, indexed by `(a << 2) | (b << 1) | c`.
-const XOR3: i32 = 0x96;
+pub(super) const XOR3: i32 = 0x96;
 /// `a ? b : c`.
-const CHOOSE: i32 = 0xca;
+pub(super) const CHOOSE: i32 = 0xca;
 /// At least two of three.
-const MAJORITY: i32 = 0xe8;
+pub(super) const MAJORITY: i32 = 0xe8;
 
 /// The AVX-512 kernel. Only [`Avx512::new`] makes one, and only on a CPU with AVX-512F,
 /// which is what makes its `unsafe` call sound.
