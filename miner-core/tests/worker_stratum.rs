@@ -181,3 +181,33 @@ async fn fails_over_and_back() {
     assert!(rest.is_ok(), "the miner left pool B");
     w.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_reconnect_moves_to_the_named_server() {
+    let (l1, url) = listen().await;
+    let (l2, _) = listen().await;
+    let port2 = l2.local_addr().unwrap().port();
+    let w = start(config(&[url]));
+    let mut p = accept(&l1).await;
+    p.handshake("r1", &EN1, None).await;
+    p.send(&json!({"id": null, "method": "client.reconnect", "params": ["127.0.0.1", port2, 0]}))
+        .await;
+    let mut q = accept(&l2).await;
+    q.handshake("r2", &EN1, None).await;
+    let job = FakeJob::new("r", 11);
+    q.difficulty(EASY).await;
+    q.send(&job.notify(true)).await;
+    q.collect(2, &[&job], &EN1, EASY, 0).await;
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gives_up_after_the_allowed_retries() {
+    let (l, url) = listen().await;
+    drop(l);
+    let mut c = config(&[url]);
+    c.retry.retries = Some(2);
+    let w = start(c);
+    let stopped = tokio::time::timeout(PATIENCE, w.wait()).await;
+    assert_eq!(stopped.expect("gave up in time"), Stopped::GaveUp);
+}

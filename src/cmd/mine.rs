@@ -195,6 +195,10 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
         };
         anyhow::Ok(stopped)
     })?;
+    // One last sample, so the summary counts every hash done.
+    if let Ok(mut s) = status.lock() {
+        s.record_hashes(std::time::Instant::now(), &miner.hashes_per_thread());
+    }
     print_summary(&status);
     runtime.shutdown_timeout(Duration::from_millis(200));
     match stopped {
@@ -247,10 +251,11 @@ fn print_summary(status: &api::SharedStatus) {
     let s = api::snapshot(status);
     let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), human_rate);
     tracing::info!(
-        "summary: accepted {}, rejected {}, stale {}; hashrate {} (10 s) {} (60 s) {} (15 min); up {:.0} s",
+        "summary: accepted {}, rejected {}, stale {}; {} hashes; hashrate {} (10 s) {} (60 s) {} (15 min); up {:.0} s",
         s.accepted,
         s.rejected,
         s.stale,
+        s.hashes,
         rate(s.hashrate_10s),
         rate(s.hashrate_60s),
         rate(s.hashrate_15m),

@@ -276,30 +276,36 @@ fn on_event(w: &mut Worker, c: &mut Conn, ev: ClientEvent) -> Option<SessionEnd>
             "new extranonce1 {} ({extranonce2_size}-byte extranonce2) from the next job",
             extranonce1.to_hex()
         ),
-        ClientEvent::VersionMask(mask) => {
-            info!("version mask now {}", mask.to_hex());
-            if let Some(job) = w.jobs.restart_with_mask(mask.0) {
-                if let Err(e) = w.miner.start_job(job, w.found_tx.clone()) {
-                    warn!("could not restart the job: {e}");
-                }
-            }
-        }
-        ClientEvent::Reconnect(r) => {
-            let mut url = w.pools[w.failover.current()].clone();
-            if let Some(host) = r.host.filter(|h| !h.is_empty()) {
-                url.host = host;
-            }
-            if let Some(port) = r.port.filter(|p| *p != 0) {
-                url.port = port;
-            }
-            let wait = Duration::from_secs(r.wait.unwrap_or(0));
-            return Some(SessionEnd::Redirect { url, wait });
-        }
+        ClientEvent::VersionMask(mask) => new_mask(w, mask),
+        ClientEvent::Reconnect(r) => return Some(redirect(w, r)),
         ClientEvent::ShowMessage(text) => info!("pool message: {}", printable(&text)),
         ClientEvent::ShareResult { outcome, .. } => share_result(w, outcome),
         ClientEvent::ProtocolError(e) => warn!("pool sent a bad line (skipped): {e}"),
     }
     None
+}
+
+/// BIP310 `mining.set_version_mask` is valid at once: rebuild the current job with it.
+fn new_mask(w: &mut Worker, mask: VersionMask) {
+    info!("version mask now {}", mask.to_hex());
+    if let Some(job) = w.jobs.restart_with_mask(mask.0) {
+        if let Err(e) = w.miner.start_job(job, w.found_tx.clone()) {
+            warn!("could not restart the job: {e}");
+        }
+    }
+}
+
+/// `client.reconnect [host, port, wait]`: empty parts mean the current pool's (as cpuminer).
+fn redirect(w: &Worker, r: stratum::methods::Reconnect) -> SessionEnd {
+    let mut url = w.pools[w.failover.current()].clone();
+    if let Some(host) = r.host.filter(|h| !h.is_empty()) {
+        url.host = host;
+    }
+    if let Some(port) = r.port.filter(|p| *p != 0) {
+        url.port = port;
+    }
+    let wait = Duration::from_secs(r.wait.unwrap_or(0));
+    SessionEnd::Redirect { url, wait }
 }
 
 fn start_job(w: &mut Worker, job: &stratum::client::Job) {

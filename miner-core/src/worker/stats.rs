@@ -63,6 +63,7 @@ pub struct Status {
     kernel: String,
     total: Meter,
     threads: Vec<Meter>,
+    hashes: u64,
     /// Share results.
     pub shares: ShareCounts,
     /// The pool in use (`None` while disconnected).
@@ -78,6 +79,8 @@ pub struct Summary {
     pub hashrate_10s: Option<f64>,
     pub hashrate_60s: Option<f64>,
     pub hashrate_15m: Option<f64>,
+    /// Hashes done since the start.
+    pub hashes: u64,
     pub accepted: u64,
     pub rejected: u64,
     pub stale: u64,
@@ -96,6 +99,7 @@ impl Status {
             kernel: kernel.to_owned(),
             total: Meter::new(),
             threads: (0..threads).map(|_| Meter::new()).collect(),
+            hashes: 0,
             shares: ShareCounts::default(),
             pool: None,
             difficulty: None,
@@ -107,7 +111,8 @@ impl Status {
         for (meter, hashes) in self.threads.iter_mut().zip(per_thread) {
             meter.record(now, *hashes);
         }
-        self.total.record(now, per_thread.iter().sum());
+        self.hashes = self.hashes.max(per_thread.iter().sum());
+        self.total.record(now, self.hashes);
     }
 
     /// Total hashrate over the shortest window (0 until known).
@@ -140,6 +145,7 @@ impl Status {
             hashrate_10s: rates.s10,
             hashrate_60s: rates.m1,
             hashrate_15m: rates.m15,
+            hashes: self.hashes,
             accepted: self.shares.accepted,
             rejected: self.shares.rejected,
             stale: self.shares.stale,
@@ -198,6 +204,7 @@ mod tests {
         let sum = s.summary(t0 + Duration::from_secs(2));
         assert_eq!(sum.hashrate_10s, Some(3e6));
         assert_eq!(sum.accepted, 5);
+        assert_eq!(sum.hashes, 6_000_000);
         assert_eq!(sum.uptime_seconds, 2.0);
         let json = serde_json::to_value(&sum).unwrap();
         assert_eq!(json["kernel"], "sha-ni");

@@ -247,6 +247,15 @@ pub struct Running {
 }
 
 impl Running {
+    /// Waits for the worker to end by itself.
+    pub async fn wait(self) -> Stopped {
+        // Dropping the sender would be a shutdown: keep it until the worker ends.
+        let Running { stop, task, .. } = self;
+        let stopped = task.await.expect("worker task did not panic");
+        drop(stop);
+        stopped
+    }
+
     pub async fn stop(mut self) -> Stopped {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
