@@ -10,23 +10,25 @@ use serde_json::{Map, Value, json};
 mod errors;
 pub use errors::{ErrorCode, Rejection, RpcError};
 
-/// A request id. Stratum peers use integers; strings are accepted because JSON-RPC allows them.
+/// A request id. Stratum peers use integers; strings and any other JSON number are
+/// accepted because JSON-RPC allows them, and a reply must echo the id exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Id {
     /// A numeric id (what every pool and miner here uses).
     Num(u64),
     /// A string id.
     Str(String),
+    /// Any other JSON number (negative or fractional), echoed as received.
+    Other(serde_json::Number),
 }
 
 impl Id {
     fn from_json(v: &Value) -> Result<Option<Id>, MessageError> {
         match v {
             Value::Null => Ok(None),
-            Value::Number(n) => n
-                .as_u64()
-                .map(|n| Some(Id::Num(n)))
-                .ok_or(MessageError::BadId),
+            Value::Number(n) => Ok(Some(
+                n.as_u64().map_or_else(|| Id::Other(n.clone()), Id::Num),
+            )),
             Value::String(s) if s.len() <= 64 => Ok(Some(Id::Str(s.clone()))),
             _ => Err(MessageError::BadId),
         }
@@ -36,6 +38,7 @@ impl Id {
         match self {
             Id::Num(n) => json!(n),
             Id::Str(s) => json!(s),
+            Id::Other(n) => Value::Number(n.clone()),
         }
     }
 }
@@ -45,6 +48,7 @@ impl fmt::Display for Id {
         match self {
             Id::Num(n) => write!(f, "{n}"),
             Id::Str(s) => write!(f, "{s:?}"),
+            Id::Other(n) => write!(f, "{n}"),
         }
     }
 }
@@ -159,7 +163,7 @@ pub enum MessageError {
     /// JSON, but not an object.
     #[error("not a JSON object")]
     NotObject,
-    /// `id` is neither null, an unsigned integer nor a short string.
+    /// `id` is neither null, a number nor a short string.
     #[error("invalid id")]
     BadId,
     /// `method` is not a string.

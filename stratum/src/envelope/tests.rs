@@ -86,8 +86,8 @@ fn error_forms() {
 fn rejects_malformed() {
     let table: &[(&str, MessageError)] = &[
         ("[1,2]", MessageError::NotObject),
-        (r#"{"id":-1,"result":true}"#, MessageError::BadId),
-        (r#"{"id":1.5,"result":true}"#, MessageError::BadId),
+        (r#"{"id":true,"result":true}"#, MessageError::BadId),
+        (r#"{"id":[1],"result":true}"#, MessageError::BadId),
         (r#"{"id":1,"method":5}"#, MessageError::BadMethod),
         (
             r#"{"id":1,"method":"a","params":{"x":1}}"#,

@@ -29,16 +29,21 @@ impl Method for Subscribe {
         }
     }
 
+    /// Never fails: both params are hints, and refusing a subscribe stops a miner for good.
+    /// A user agent or session id that is not a string of at most [`super::MAX_TEXT_PARAM`]
+    /// bytes is ignored (NiceHash-style clients send host and port after them; some send
+    /// numbers or null).
     fn from_params(params: &[Value]) -> Result<Self, ParamsError> {
         let p = Params::new(Self::NAME, params);
-        let user_agent = p.opt_str(0, "user_agent")?.map(str::to_owned);
-        let session_id = p
-            .opt_str(1, "session_id")?
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+        let text = |i: usize| {
+            p.opt(i)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty() && s.len() <= super::MAX_TEXT_PARAM)
+                .map(str::to_owned)
+        };
         Ok(Self {
-            user_agent,
-            session_id,
+            user_agent: text(0),
+            session_id: text(1),
         })
     }
 }
@@ -136,7 +141,14 @@ impl Method for Authorize {
     fn from_params(params: &[Value]) -> Result<Self, ParamsError> {
         let p = Params::new(Self::NAME, params);
         let username = p.str(0, "username")?.to_owned();
-        let password = p.opt_str(1, "password")?.unwrap_or("").to_owned();
+        // Pools mostly ignore the password, so any shape (a number, an over-long text) is
+        // read as empty rather than refusing the worker.
+        let password = p
+            .opt(1)
+            .and_then(Value::as_str)
+            .filter(|s| s.len() <= super::MAX_TEXT_PARAM)
+            .unwrap_or("")
+            .to_owned();
         Ok(Self { username, password })
     }
 }

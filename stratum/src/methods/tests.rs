@@ -185,6 +185,26 @@ fn subscribe_params_and_ckpool_result() {
         assert_eq!(&Subscribe::from_params(&params).unwrap(), expected);
         assert_eq!(expected.to_params(), params);
     }
+    // Odd but real-world shapes are read leniently, never refused.
+    let lenient: &[(Value, Option<&str>, Option<&str>)] = &[
+        (
+            json!(["agent/1", null, "pool.example", 3333]),
+            Some("agent/1"),
+            None,
+        ),
+        (json!([null, "6b0886b3"]), None, Some("6b0886b3")),
+        (json!([42, 7]), None, None),
+        (json!(["", ""]), None, None),
+        (json!(["a".repeat(2000), "b".repeat(2000)]), None, None),
+    ];
+    for (params, agent, sid) in lenient {
+        let params: Vec<Value> = serde_json::from_value(params.clone()).unwrap();
+        let s = Subscribe::from_params(&params).unwrap();
+        assert_eq!(
+            (s.user_agent.as_deref(), s.session_id.as_deref()),
+            (*agent, *sid)
+        );
+    }
     // Observed ckpool reply.
     let r = SubscribeResult::from_result(&json!([[["mining.notify", "6b0886b3"]], "b386086b", 8]))
         .unwrap();
@@ -304,6 +324,22 @@ fn client_requests_dispatch() {
             ClientRequest::Authorize(Authorize {
                 username: "addr.w1".into(),
                 password: "x".into(),
+            }),
+        ),
+        (
+            "mining.authorize",
+            json!(["addr.w1", 1234]),
+            ClientRequest::Authorize(Authorize {
+                username: "addr.w1".into(),
+                password: String::new(),
+            }),
+        ),
+        (
+            "mining.authorize",
+            json!(["addr.w1"]),
+            ClientRequest::Authorize(Authorize {
+                username: "addr.w1".into(),
+                password: String::new(),
             }),
         ),
         (

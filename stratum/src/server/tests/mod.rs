@@ -334,3 +334,31 @@ fn resume_unknown_methods_and_garbage() {
     );
     assert_eq!(s.stats().protocol_errors, 6);
 }
+
+#[test]
+fn any_json_id_is_echoed_exactly_and_odd_subscribes_are_granted() {
+    let t = Instant::now();
+    let mut pool = FakePool::default();
+    let mut s = ServerSession::new(fixed(), t);
+    let lines = [
+        (
+            r#"{"id":-5,"method":"mining.subscribe","params":[null,7,"host",3333]}"#,
+            json!(-5),
+        ),
+        (
+            r#"{"id":1.5,"method":"mining.extranonce.subscribe","params":[]}"#,
+            json!(1.5),
+        ),
+        (
+            r#"{"id":"a-1","method":"mining.authorize","params":["w1","x"]}"#,
+            json!("a-1"),
+        ),
+    ];
+    for (line, id) in lines {
+        s.handle_line(line, t, &mut pool);
+        let out = sent(&mut s);
+        assert_eq!(out[0]["id"], id, "{line}");
+        assert_eq!(out[0]["error"], Value::Null, "{line}");
+    }
+    assert_eq!(s.stats().protocol_errors, 0);
+}
