@@ -49,6 +49,10 @@ impl ServerSession {
             ClientRequest::Authorize(a) => self.on_authorize(id, a, now, hooks),
             ClientRequest::Configure(c) => self.on_configure(id, c, now),
             ClientRequest::SuggestDifficulty(s) => {
+                // Honoured as ckpool does: the suggestion (within the pool's limits) becomes
+                // this connection's floor, so vardiff does not undo it with the next job.
+                let cfg = &self.config;
+                self.min_difficulty = s.difficulty.clamp(cfg.min_difficulty, cfg.max_difficulty);
                 self.set_difficulty(s.difficulty, now);
                 self.reply(id, Ok(json!(true)));
             }

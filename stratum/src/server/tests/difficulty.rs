@@ -149,3 +149,33 @@ fn vardiff_raises_difficulty_for_a_fast_miner() {
     s.send_job(&job("j3", false), t + Duration::from_secs(80));
     assert_eq!(sent(&mut s)[0]["params"], json!([0.01]));
 }
+
+#[test]
+fn vardiff_does_not_go_below_a_suggested_difficulty() {
+    let t = Instant::now();
+    let mut pool = FakePool::default();
+    let cfg = ServerConfig {
+        extranonce2_size: 4,
+        ..ServerConfig::default()
+    };
+    let mut s = ready(cfg, t, &mut pool);
+    s.handle_line(
+        r#"{"id":3,"method":"mining.suggest_difficulty","params":[2]}"#,
+        t,
+        &mut pool,
+    );
+    sent(&mut s);
+    s.send_job(&job("j2", false), t);
+    assert_eq!(sent(&mut s)[0]["params"], json!([2]));
+    // No share for ten minutes: vardiff would fall by its maximum step each job.
+    for (i, minutes) in [2u64, 4, 6, 8, 10].into_iter().enumerate() {
+        let at = t + Duration::from_secs(60 * minutes);
+        s.send_job(&job(&format!("k{i}"), false), at);
+        let out = sent(&mut s);
+        assert!(
+            out.iter().all(|m| m["method"] != "mining.set_difficulty"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(s.difficulty().value(), 2.0);
+}
