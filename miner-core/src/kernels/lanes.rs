@@ -183,12 +183,13 @@ macro_rules! lane_kernel {
             w[30] = add(add(ssig1(w[28]), w[23]), c.b30);
             w[31] = add(add(ssig1(w[29]), w[24]), c.b31);
             w[32] = add(add(ssig1(w[30]), w[25]), c.b32);
+            let mut kw = [c.pad; 64];
             for t in 33..64 {
                 w[t] = sched!(w, t);
+                kw[t] = add(c.k[t], w[t]);
             }
-            let mut kw = [c.pad; 64];
             kw[4..18].copy_from_slice(&c.kw_const[4..]);
-            for t in 18..64 {
+            for t in 18..33 {
                 kw[t] = add(c.k[t], w[t]);
             }
             // Round 3, linear in W3; names placed for position 4 of the cycle.
@@ -226,15 +227,16 @@ macro_rules! lane_kernel {
             }
             w[30] = add(add(ssig1(w[28]), w[23]), c.f30);
             w[31] = add(add(ssig1(w[29]), w[24]), add(ssig0(w[16]), c.digest_bits));
+            let mut kw = [c.pad; 61];
             for t in 32..61 {
                 w[t] = sched!(w, t);
+                kw[t] = add(c.k[t], w[t]);
             }
-            let mut kw = [c.pad; 61];
             for t in 1..8 {
                 kw[t] = add(c.k[t], w[t]);
             }
             kw[8..16].copy_from_slice(&c.kwf[8..]);
-            for t in 16..61 {
+            for t in 16..32 {
                 kw[t] = add(c.k[t], w[t]);
             }
             // Round 0 from the constant H0, then names at position 1 of the cycle.
