@@ -114,6 +114,7 @@ fn concrete(kind: KernelKind) -> Option<&'static dyn Kernel> {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 fn as_dyn<K: Kernel>(k: &K) -> &dyn Kernel {
     k
 }

@@ -1,6 +1,9 @@
 //! Scalar SHA-256 pieces (FIPS 180-4, 4.1.2 and 4.2.2) and the per-scan precomputation
 //! that every kernel shares: the parts of both compressions that do not depend on the nonce.
 
+// Only the x86_64 kernels use these; elsewhere just the portable kernel is built.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use super::{H0, HeaderWork};
 
 /// Round constants (FIPS 180-4, 4.2.2).
