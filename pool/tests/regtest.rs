@@ -347,3 +347,24 @@ async fn a_block_found_while_the_node_is_down_is_submitted_when_it_returns() {
     pool.shutdown().await;
     std::fs::remove_dir_all(data).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_is_submitted_even_when_the_data_dir_cannot_store_it() {
+    let nodes = nodes().await;
+    let data = temp_dir("nodisk");
+    let pool = start_pool(&nodes, &data, 1e-9, Duration::from_millis(300)).await;
+    // The blocks directory becomes unusable after start (a plain file stands in its place,
+    // which defeats even root): saving fails, the block must still reach the node.
+    let blocks = data.join("blocks");
+    std::fs::remove_dir_all(&blocks).unwrap();
+    std::fs::write(&blocks, b"not a directory").unwrap();
+    let mut client = Client::connect(pool.local_addr()).await;
+    let params = client.handshake("w").await;
+    let hash = mine_block(&mut client, "w", &params, &[3; 8]).await;
+    wait_for("block submitted from memory", async || {
+        best_is(&nodes, &hash).await
+    })
+    .await;
+    pool.shutdown().await;
+    std::fs::remove_dir_all(data).unwrap();
+}

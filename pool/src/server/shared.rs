@@ -157,23 +157,27 @@ impl Hooks<'_> {
         };
         let hex_block = hex::encode(job.block(solved));
         // Durable before submitblock (issue 3): a crash after this line loses nothing.
-        match store.save(&hash, &hex_block) {
-            Ok(block) => {
-                tracing::info!(%hash, height = job.height, worker = %share.worker, "block found");
-                let found = FoundBlock {
-                    worker: share.worker.clone(),
-                    block,
-                };
-                if self.shared.blocks_tx.send(found).is_err() {
-                    tracing::error!(%hash, "block submitter stopped; block stays pending on disk");
-                }
-                Ok(())
-            }
+        let block = match store.save(&hash, &hex_block) {
+            Ok(block) => block,
             Err(err) => {
-                tracing::error!(%hash, error = %err, "cannot write block to data dir");
-                Err(RpcError::new(ErrorCode::Other, "Pool cannot store block"))
+                // A full or broken disk must not cost the block: submit it from memory.
+                tracing::error!(%hash, error = %err, "cannot write block to data dir; submitting it from memory");
+                PendingBlock {
+                    path: store.dir().join(format!("{hash}.pending")),
+                    hash: hash.clone(),
+                    hex: hex_block,
+                }
             }
+        };
+        tracing::info!(%hash, height = job.height, worker = %share.worker, "block found");
+        let found = FoundBlock {
+            worker: share.worker.clone(),
+            block,
+        };
+        if self.shared.blocks_tx.send(found).is_err() {
+            tracing::error!(%hash, "block submitter stopped; block stays pending on disk");
         }
+        Ok(())
     }
 }
 
