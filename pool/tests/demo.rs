@@ -140,3 +140,46 @@ async fn idle_and_surplus_connections_are_closed() {
     while b.line().await.is_some() {}
     pool.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_are_dropped_even_while_jobs_flow() {
+    // Jobs every 100 ms used to restart the per-read idle timeout, so a client that never
+    // sent a line after the handshake (or never subscribed) held its slot forever.
+    let pool = demo_pool(|c| {
+        c.limits.idle_timeout = Duration::from_millis(1500);
+        c.job_refresh = Duration::from_millis(100);
+    })
+    .await;
+    let mut never_spoke = Client::connect(pool.local_addr()).await;
+    let mut mining = Client::connect(pool.local_addr()).await;
+    mining.handshake("demo.w").await;
+    assert!(never_spoke.line().await.is_none(), "silent client dropped");
+    let mut notifies = 0;
+    while let Some(msg) = mining.line().await {
+        notifies += usize::from(msg["method"] == "mining.notify");
+    }
+    assert!(notifies > 1, "jobs kept flowing until the drop");
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_worker_names_do_not_enter_the_worker_table() {
+    let pool = demo_pool(|_| {}).await;
+    let mut c = Client::connect(pool.local_addr()).await;
+    let params = c.handshake("real.w").await;
+    for i in 0..50u32 {
+        let name = format!("bogus{i}");
+        let reply = c
+            .request(
+                "mining.submit",
+                submit_params(&name, &params, &[0; 8], 0, i),
+            )
+            .await;
+        assert_eq!(reply["error"][0], json!(24), "{reply}");
+    }
+    let status = pool.status();
+    let names: Vec<&str> = status.workers.iter().map(|w| w.name.as_str()).collect();
+    assert!(names.iter().all(|n| *n == "real.w"), "{names:?}");
+    assert_eq!(status.shares_rejected, 50);
+    pool.shutdown().await;
+}

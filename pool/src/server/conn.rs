@@ -54,6 +54,17 @@ pub fn notify_of(job: &Job) -> Option<Notify> {
     })
 }
 
+/// Forces `clean_jobs` when the job's prevhash differs from the last one sent on this
+/// connection. The job channel keeps only the latest job, so a connection that was busy
+/// while a clean job and a quick mempool update followed each other would otherwise see the
+/// new tip without the clean flag and keep its miner on the old one.
+fn mark_new_tip(notify: &mut Notify, last_prevhash: &mut Option<PrevHash>) {
+    if last_prevhash.is_some_and(|p| p != notify.prevhash) {
+        notify.clean_jobs = true;
+    }
+    *last_prevhash = Some(notify.prevhash);
+}
+
 /// Serves one connection until it closes, misbehaves, idles out or the pool shuts down.
 pub async fn serve(
     mut stream: TcpStream,
@@ -71,18 +82,23 @@ pub async fn serve(
     };
     let mut codec = LineCodec::new(limits.max_line);
     let mut buf = vec![0u8; 4096];
-    if let Some(notify) = jobs.borrow_and_update().as_deref().and_then(notify_of) {
+    let mut last_prevhash = None;
+    if let Some(mut notify) = jobs.borrow_and_update().as_deref().and_then(notify_of) {
+        mark_new_tip(&mut notify, &mut last_prevhash);
         session.send_job(&notify, now());
     }
+    // Idle = nothing received for `idle_timeout`. A deadline, not a per-read timeout: jobs
+    // sent every `job_refresh` restart the select loop and must not keep a silent client.
+    let mut idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
     let end = loop {
         tokio::select! {
-            read = tokio::time::timeout(limits.idle_timeout, stream.read(&mut buf)) => {
+            read = stream.read(&mut buf) => {
                 let n = match read {
-                    Err(_) => break End::Idle,
-                    Ok(Err(e)) => break End::Io(e.to_string()),
-                    Ok(Ok(0)) => break End::Closed,
-                    Ok(Ok(n)) => n,
+                    Err(e) => break End::Io(e.to_string()),
+                    Ok(0) => break End::Closed,
+                    Ok(n) => n,
                 };
+                idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
                 codec.feed(&buf[..n]);
                 while let Some(line) = codec.next_line() {
                     match line {
@@ -94,10 +110,12 @@ pub async fn serve(
             changed = jobs.changed() => {
                 if changed.is_err() { break End::Shutdown; }
                 let job = jobs.borrow_and_update().clone();
-                if let Some(notify) = job.as_deref().and_then(notify_of) {
+                if let Some(mut notify) = job.as_deref().and_then(notify_of) {
+                    mark_new_tip(&mut notify, &mut last_prevhash);
                     session.send_job(&notify, now());
                 }
             }
+            _ = tokio::time::sleep_until(idle_deadline) => break End::Idle,
             _ = shutdown.changed() => break End::Shutdown,
         }
         // A client that stops reading must not hold its task forever.
@@ -141,7 +159,12 @@ fn account(shared: &Shared, session: &mut ServerSession, limits: &ConnLimits) ->
             }
             ServerEvent::ShareRejected { submit, error } => {
                 tracing::debug!(code = error.code, message = %error.message, "share rejected");
-                let worker = submit.as_ref().map(|s| s.worker.as_str());
+                // Only an authorized name gets a stats entry: a client cycling through
+                // made-up names must not fill the worker map (and evict real workers).
+                let worker = submit
+                    .as_ref()
+                    .map(|s| s.worker.as_str())
+                    .filter(|w| session.workers().iter().any(|a| a == w));
                 lock(&shared.stats).share_rejected(worker, now());
             }
             ServerEvent::ProtocolError(e) => {
@@ -161,4 +184,40 @@ fn account(shared: &Shared, session: &mut ServerSession, limits: &ConnLimits) ->
         drop_reason.get_or_insert_with(|| "too many malformed lines".to_string());
     }
     drop_reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notify(prev: u8, clean: bool) -> Notify {
+        Notify {
+            job_id: JobId::new("1").unwrap(),
+            prevhash: PrevHash::from_internal([prev; 32]),
+            coinb1: vec![],
+            coinb2: vec![],
+            merkle_branch: vec![],
+            version: 0x2000_0000,
+            nbits: 0x207fffff,
+            ntime: 0,
+            clean_jobs: clean,
+        }
+    }
+
+    #[test]
+    fn a_missed_clean_job_still_reaches_the_miner_as_clean() {
+        let mut last = None;
+        // (prevhash, clean as built by the job book, clean as sent)
+        let table = [
+            (1, true, true),
+            (1, false, false),
+            (2, false, true),
+            (2, false, false),
+        ];
+        for (prev, built, expected) in table {
+            let mut n = notify(prev, built);
+            mark_new_tip(&mut n, &mut last);
+            assert_eq!(n.clean_jobs, expected, "prev {prev} built {built}");
+        }
+    }
 }
