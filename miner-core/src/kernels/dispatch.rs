@@ -139,22 +139,29 @@ pub fn select(kind: KernelKind) -> Result<&'static dyn Kernel, KernelError> {
     })
 }
 
-/// How long `auto` times each kernel.
-const TRIAL: Duration = Duration::from_millis(40);
+/// How long one `auto` trial of one kernel lasts.
+const TRIAL: Duration = Duration::from_millis(10);
+/// How many rounds of trials `auto` runs: the kernels take turns, and each keeps its best
+/// round, so a preemption by another process (a shared host) spoils one sample, not the
+/// choice.
+const ROUNDS: usize = 6;
 
 fn auto() -> &'static dyn Kernel {
     static CHOICE: OnceLock<&'static dyn Kernel> = OnceLock::new();
     *CHOICE.get_or_init(|| {
-        let mut best: (&'static dyn Kernel, f64) = (&PORTABLE, 0.0);
-        for kind in available() {
-            if let Some(k) = concrete(kind) {
-                let rate = hashrate(k, TRIAL);
-                if rate > best.1 {
-                    best = (k, rate);
-                }
+        let kernels: Vec<&'static dyn Kernel> =
+            available().into_iter().filter_map(concrete).collect();
+        let mut best_rates = vec![0.0f64; kernels.len()];
+        for _ in 0..ROUNDS {
+            for (k, best) in kernels.iter().zip(best_rates.iter_mut()) {
+                *best = best.max(hashrate(*k, TRIAL));
             }
         }
-        best.0
+        kernels
+            .iter()
+            .zip(best_rates)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(&PORTABLE as &'static dyn Kernel, |(k, _)| *k)
     })
 }
 
