@@ -8,9 +8,9 @@ pub mod kernels;
 pub mod meter;
 pub mod search;
 pub mod target;
+mod wide;
 pub mod work;
 pub mod worker;
-mod wide;
 
 pub use meter::{Meter, Rates};
 pub use search::{FixedHeader, Found, Job, Miner, SearchError, WorkSource};
