@@ -216,7 +216,15 @@ async fn each_rejection_code() {
         c.request("mining.submit", good.clone()).await["result"],
         json!(true)
     );
-    assert_eq!(code(&c.request("mining.submit", good.clone()).await), 22);
+    // The same share again is never accepted twice. Every share is a block on regtest, so
+    // the pool may already have moved this connection to the new tip and voided the job
+    // (21) before it reads the repeat; otherwise it is a duplicate (22). The duplicate rule
+    // alone is checked deterministically in the stratum crate's server tests.
+    let again = code(&c.request("mining.submit", good.clone()).await);
+    assert!(
+        matches!(again, 21 | 22),
+        "repeat of an accepted share answered {again}"
+    );
     // Our block moved the tip: the old job is void (clean_jobs) and its shares stale.
     c.next_notify(|p| p[8] == json!(true)).await;
     let mut stale = good;
