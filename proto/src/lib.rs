@@ -12,6 +12,8 @@
 //! - Mesos's JSON form of the messages ([`json`]);
 //! - the duration text of the executor environment, `5secs`, `15mins` ([`duration`]);
 //! - the HTTP names both sides agree on: paths, content types, `Mesos-Stream-Id` ([`wire`]);
+//! - mesos-miner's own payloads inside Mesos messages: task specs and hashrate reports
+//!   ([`framework`]);
 //! - id constructors (`TaskId::from("x")`) and [`v1::TaskState::is_terminal`].
 //!
 //! Does not own: any I/O (HTTP, sockets, tokio), stream ids, retries or protocol decisions;
@@ -48,6 +50,7 @@ pub mod mesos {
 pub mod calls;
 pub mod duration;
 pub mod events;
+pub mod framework;
 mod ids;
 pub mod json;
 pub mod recordio;

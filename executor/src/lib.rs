@@ -1,0 +1,1 @@
+//! The custom Mesos executor of mesos-miner (being built).

@@ -1,0 +1,1 @@
+//! The Mesos framework of mesos-miner (being built).
