@@ -1,7 +1,7 @@
 //! A single-host Mesos-v1-compatible cluster: a master and agents in one process, on real
 //! HTTP on 127.0.0.1, speaking the wire protocol of a real Mesos 1.x master and agent
 //! (`shared/spec/mesos-v1.md`, and byte for byte the recordings in
-//! `shared/spec/mesos-transcripts/`). It is what `mesos-miner local` and every framework
+//! `testdata/mesos-transcripts/`). It is what `mesos-miner local` and every framework
 //! test run on, so the scheduler and executor need nothing else to run unchanged on Mesos.
 //!
 //! Owns: the master (scheduler API: SUBSCRIBE stream, heartbeats, offers, every call, status

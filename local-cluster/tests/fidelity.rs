@@ -1,4 +1,4 @@
-//! Replays the requests recorded against a real Mesos (`shared/spec/mesos-transcripts/`)
+//! Replays the requests recorded against a real Mesos (`testdata/mesos-transcripts/`)
 //! against the local cluster and compares status codes, content types, error texts,
 //! headers and event order. Recorded ids are swapped for live ones of the same length, so
 //! protobuf bodies stay valid byte for byte.

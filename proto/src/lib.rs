@@ -20,7 +20,7 @@
 //! those belong to the scheduler, the executor and the local cluster.
 //!
 //! Facts: `shared/spec/mesos-v1.md` and the recordings of a real Mesos 1.12 in
-//! `shared/spec/mesos-transcripts/`. The tests decode every recorded protobuf event and call
+//! `testdata/mesos-transcripts/`. The tests decode every recorded protobuf event and call
 //! and re-encode it to the same bytes, parse every text dump with our field names, rebuild
 //! every recorded call and event with the builders, and reproduce the master's JSON stream
 //! byte for byte. One deliberate addition to Mesos's v1 schema: `AgentInfo.checkpoint`

@@ -1,5 +1,5 @@
 //! Our prost types against the bytes of a real Mesos 1.12 master and agent
-//! (shared/spec/mesos-transcripts/): every recorded protobuf event and call must decode and
+//! (testdata/mesos-transcripts/): every recorded protobuf event and call must decode and
 //! re-encode to exactly the recorded bytes. Since prost drops unknown fields, a field we
 //! failed to declare (or declared with the wrong number or type) shows up as a difference.
 

@@ -1,21 +1,15 @@
-//! Reads the recorded exchanges of `shared/spec/mesos-transcripts/*.txt`: each request and
+//! Reads the recorded exchanges of `testdata/mesos-transcripts/*.txt`: each request and
 //! the real Mesos' raw response, as printed there (Python bytes literals or plain text).
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-/// The recordings folder (beside the repository, as laid out for sessions and CI).
+/// The recordings folder: `testdata/mesos-transcripts` of this repository (facts recorded
+/// from a real Mesos 1.12; its README says how).
 pub fn dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        manifest.join("../../shared/spec/mesos-transcripts"),
-        manifest.join("../shared/spec/mesos-transcripts"),
-        PathBuf::from("/work/shared/spec/mesos-transcripts"),
-    ];
-    candidates
-        .into_iter()
-        .find(|p| p.is_dir())
-        .expect("mesos-transcripts folder")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesos-transcripts");
+    assert!(dir.join("README.md").is_file(), "recordings missing at {}", dir.display());
+    dir
 }
 
 pub fn read(name: &str) -> Vec<u8> {

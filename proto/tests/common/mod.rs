@@ -1,4 +1,4 @@
-//! Readers for the recordings of a real Mesos 1.12 in shared/spec/mesos-transcripts/
+//! Readers for the recordings of a real Mesos 1.12 in testdata/mesos-transcripts/
 //! (layout: its README). `.bin` files hold raw bytes (HTTP responses with chunked framing,
 //! de-chunked RecordIO bodies, request bodies); `.txt` files hold Python `bytes` reprs of
 //! whole HTTP requests and responses and `hex` dumps of single events.
@@ -9,13 +9,13 @@ pub mod rebuild;
 
 use std::path::{Path, PathBuf};
 
-/// `$CARGO_MANIFEST_DIR/../../shared/spec/mesos-transcripts` (the shared/ folder sits beside
-/// the work tree, in CI too). Missing recordings fail the test loudly, never pass it.
+/// `testdata/mesos-transcripts` of this repository. Missing recordings fail the test loudly,
+/// never pass it.
 pub fn transcripts_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec/mesos-transcripts");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesos-transcripts");
     assert!(
         dir.join("README.md").is_file(),
-        "the Mesos recordings are missing: expected {} (shared/ must be laid beside the work tree)",
+        "the Mesos recordings are missing: expected {} (testdata/ of the repository)",
         dir.display()
     );
     dir
