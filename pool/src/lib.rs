@@ -7,7 +7,9 @@
 //! `--demo`: [`source`]), the tokio server ([`server`]) and `GET /status` ([`stats`],
 //! [`status`]). The Stratum wire protocol and per-connection session rules (form checks,
 //! codes 20–25, vardiff, version rolling) belong to the `stratum` crate; hashing and targets
-//! to `miner-core`. [`regtest`] starts real regtest nodes for tests.
+//! to `miner-core`. [`regtest`] starts real regtest nodes for tests. [`credentials`] reads
+//! the node's password or cookie file for every caller (the CLI and the Mesos executor);
+//! [`Pool::closed`] tells a host that the pool died on its own.
 //!
 //! Use as a library (tests bind `127.0.0.1:0`):
 //!
@@ -23,6 +25,7 @@
 
 pub mod blocks;
 pub mod coinbase;
+pub mod credentials;
 pub mod job;
 pub mod merkle;
 pub mod regtest;
@@ -33,4 +36,4 @@ pub mod stats;
 pub mod status;
 pub mod template;
 
-pub use server::{Backend, Pool, PoolConfig, PoolError, StatusSource, run};
+pub use server::{Backend, Pool, PoolClosed, PoolConfig, PoolError, StatusSource, run};

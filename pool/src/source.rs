@@ -1,12 +1,13 @@
 //! Where templates come from: bitcoind (BIP22 long-poll plus polling for new mempool
 //! transactions), or synthetic ones in `--demo` mode.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::rpc::{RpcClient, RpcError};
+use crate::stats::NodeHealth;
 use crate::template::Template;
 
 /// nbits of demo jobs: the difficulty-1 target. No real chain has a block at this target on
@@ -31,17 +32,24 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
 }
 
 /// Polls `getblocktemplate` every `interval` and at once when `wake` fires (after a block
-/// submit); sends every template to the job manager, which decides what is new.
+/// submit); sends every template to the job manager, which decides what is new. Each
+/// answer sets `health`.
 pub async fn poll_node(
     rpc: Arc<RpcClient>,
     interval: Duration,
     wake: Arc<Notify>,
     out: mpsc::Sender<Template>,
+    health: Arc<Mutex<NodeHealth>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut failures = 0u32;
     loop {
-        match fetch(&rpc, None, interval).await {
+        let result = fetch(&rpc, None, interval).await;
+        *health.lock().unwrap_or_else(|e| e.into_inner()) = match &result {
+            Ok(_) => NodeHealth::Ok,
+            Err(e) => NodeHealth::Error(e.to_string()),
+        };
+        match result {
             Ok(t) => {
                 failures = 0;
                 if out.send(t).await.is_err() {

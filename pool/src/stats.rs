@@ -37,10 +37,38 @@ pub struct WorkerStatus {
     pub last_share_age_secs: f64,
 }
 
+/// How the pool's node looks from here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NodeHealth {
+    /// No node: demo jobs.
+    Demo,
+    /// No template yet.
+    #[default]
+    Connecting,
+    /// The last `getblocktemplate` worked.
+    Ok,
+    /// The last `getblocktemplate` failed with this error.
+    Error(String),
+}
+
+impl std::fmt::Display for NodeHealth {
+    /// `demo`, `connecting`, `ok` or `error: …`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeHealth::Demo => f.write_str("demo"),
+            NodeHealth::Connecting => f.write_str("connecting"),
+            NodeHealth::Ok => f.write_str("ok"),
+            NodeHealth::Error(e) => write!(f, "error: {e}"),
+        }
+    }
+}
+
 /// The `/status` document.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PoolStatus {
     pub demo: bool,
+    /// [`NodeHealth`] as text.
+    pub node: String,
     pub connections: usize,
     pub height: Option<u64>,
     pub shares_accepted: u64,
@@ -121,6 +149,7 @@ impl Stats {
         workers.sort_by(|a, b| a.name.cmp(&b.name));
         PoolStatus {
             demo: false,
+            node: NodeHealth::default().to_string(),
             connections: 0,
             height: None,
             shares_accepted: workers.iter().map(|w| w.shares_accepted).sum(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miner_core::Miner;
-use miner_core::kernels::{self, Kernel, KernelKind};
+use miner_core::kernels::Kernel;
 use miner_core::meter::human_rate;
 use miner_core::worker::{self, PoolUrl, RetryPolicy, Stopped, WorkerConfig, api, tls};
 use tokio::sync::watch;
@@ -207,24 +207,12 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Most search threads accepted.
-const MAX_THREADS: usize = 1024;
-
 fn thread_count(threads: Option<usize>) -> Result<usize, UsageError> {
-    match threads {
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-        Some(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
-        Some(n) => Err(UsageError(format!(
-            "threads: must be between 1 and {MAX_THREADS}, got {n}"
-        ))),
-    }
+    worker::thread_count(threads).map_err(|e| UsageError(e.to_string()))
 }
 
 fn pick_kernel(name: &str) -> Result<&'static dyn Kernel, UsageError> {
-    let kind: KernelKind = name
-        .parse()
-        .map_err(|e| UsageError(format!("kernel: {e}")))?;
-    kernels::select(kind).map_err(|e| UsageError(format!("kernel: {e}")))
+    worker::pick_kernel(name).map_err(|e| UsageError(e.to_string()))
 }
 
 async fn stopped_fut(mut rx: watch::Receiver<bool>) {

@@ -98,15 +98,8 @@ fn auth(args: &Args) -> Result<RpcAuth, UsageError> {
     ) {
         (Some(cookie), None, None) => Ok(RpcAuth::Cookie(cookie.clone())),
         (None, Some(user), Some(file)) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| UsageError(format!("rpc-password-file {}: {e}", file.display())))?;
-            let password = text.lines().next().unwrap_or("").trim().to_string();
-            if password.is_empty() {
-                return Err(UsageError(format!(
-                    "rpc-password-file {} is empty",
-                    file.display()
-                )));
-            }
+            let password = pool::credentials::read_password_file(file)
+                .map_err(|e| UsageError(format!("rpc-password-file: {e}")))?;
             Ok(RpcAuth::UserPass {
                 user: user.clone(),
                 password,

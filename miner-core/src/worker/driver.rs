@@ -19,8 +19,9 @@ use super::stats::Status;
 use super::url::PoolUrl;
 use crate::search::{Found, Miner};
 
-/// Everything the worker needs to know, as `mesos-miner mine` flags set it.
-#[derive(Clone, Debug)]
+/// Everything the worker needs to know, as `mesos-miner mine` flags set it. Its `Debug`
+/// hides the password.
+#[derive(Clone)]
 pub struct WorkerConfig {
     /// `-o` URLs in priority order (at least one).
     pub pools: Vec<PoolUrl>,
@@ -63,6 +64,18 @@ impl WorkerConfig {
             report_interval: Duration::from_secs(30),
             quiet: false,
         }
+    }
+}
+
+impl std::fmt::Debug for WorkerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerConfig")
+            .field("pools", &self.pools)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -167,6 +180,7 @@ impl Worker {
             let pool = self.failover.current();
             let url = self.pools[pool].clone();
             info!("connecting to {url}");
+            lock(&self.status).last_url = Some(url.to_string());
             let dialled = tokio::select! {
                 _ = shutdown.as_mut() => return Stopped::Shutdown,
                 d = conn::dial(&url, self.config.tls.as_ref(), self.config.timeout) => d,
@@ -181,7 +195,7 @@ impl Worker {
             };
             self.stop_miner().await;
             self.jobs.void_all();
-            lock(&self.status).pool = None;
+            lock(&self.status).pool_lost(std::time::Instant::now());
             let jitter = rand::random::<f64>();
             let next = match end {
                 SessionEnd::Shutdown => return Stopped::Shutdown,

@@ -1,7 +1,8 @@
 //! The Stratum worker: a thin tokio driver that joins a `stratum` client session to the
 //! search threads ([`crate::search::Miner`]), plus the pure pieces it is built from: pool
 //! URLs, TLS, the reconnect/failover policy, share accounting and output lines, and the
-//! `/summary` API.
+//! `/summary` API. [`spawn`] runs a worker as a library (the Mesos executor does) and gives
+//! a [`WorkerHandle`] with status snapshots.
 //!
 //! Hashing never runs on the tokio runtime: the driver only moves lines, starts jobs on the
 //! miner's own rayon pool and forwards found shares (STYLE.md habit 10).
@@ -10,6 +11,7 @@ pub mod api;
 mod bench;
 pub mod conn;
 mod driver;
+mod handle;
 pub mod jobs;
 pub mod policy;
 mod session;
@@ -19,6 +21,10 @@ pub mod url;
 
 pub use bench::{benchmark, synthetic_work};
 pub use driver::{Stopped, WorkerConfig, run, shared_status};
+pub use handle::{
+    MAX_THREADS, MinerConfig, PoolConnState, SpawnError, WorkerHandle, WorkerStatus, pick_kernel,
+    spawn, thread_count,
+};
 pub use policy::{Failover, Next, RetryPolicy, backoff};
 pub use stats::{ShareCounts, Status, Summary};
 pub use url::{PoolUrl, UrlError};

@@ -152,6 +152,19 @@ async fn drive(w: &mut Worker, c: &mut Conn, mut shutdown: Shutdown<'_>) -> Sess
     }
 }
 
+/// A line with the Stratum password (in `mining.authorize`) hidden: secrets never reach a
+/// log line, at any level.
+fn redact(line: &str, password: &str) -> String {
+    if password.is_empty() {
+        return line.to_owned();
+    }
+    // The line holds the password JSON-escaped; hide both forms.
+    let escaped = serde_json::to_string(password).unwrap_or_default();
+    let escaped = escaped.trim_matches('"');
+    line.replace(escaped, "<redacted>")
+        .replace(password, "<redacted>")
+}
+
 fn lost(reason: &str) -> SessionEnd {
     SessionEnd::Lost {
         worked: false,
@@ -165,7 +178,7 @@ async fn flush(w: &mut Worker, c: &mut Conn) -> Option<SessionEnd> {
         let mut idle = true;
         while let Some(line) = c.session.poll_transmit() {
             idle = false;
-            debug!(line = line.trim_end(), "sending");
+            debug!(line = %redact(line.trim_end(), &w.config.password), "sending");
             if let Err(e) = c.wr.write_all(line.as_bytes()).await {
                 return Some(lost(&format!("write error: {e}")));
             }
@@ -257,7 +270,7 @@ fn on_event(w: &mut Worker, c: &mut Conn, ev: ClientEvent) -> Option<SessionEnd>
             w.failover.working();
             let pool = w.pools[w.failover.current()].to_string();
             info!("authorized as {} on {pool}", printable(&w.config.username));
-            lock(&w.status).pool = Some(pool);
+            lock(&w.status).pool_connected(pool);
         }
         ClientEvent::AuthFailed(r) => {
             return Some(lost(&format!(
@@ -350,5 +363,20 @@ fn share_result(w: &Worker, outcome: ShareOutcome) {
         }
         ShareOutcome::TimedOut => warn!("share got no answer in time"),
         ShareOutcome::ConnectionLost => warn!("share unanswered: connection lost"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn the_password_never_reaches_a_log_line() {
+        let line = r#"{"id":3,"method":"mining.authorize","params":["u","p\"w"]}"#;
+        assert_eq!(
+            redact(line, "p\"w"),
+            r#"{"id":3,"method":"mining.authorize","params":["u","<redacted>"]}"#
+        );
+        assert_eq!(redact("x", ""), "x");
     }
 }

@@ -70,6 +70,10 @@ pub struct Status {
     pub pool: Option<String>,
     /// Share difficulty of the job being mined.
     pub difficulty: Option<f64>,
+    /// The pool being dialled or last tried (kept while disconnected, unlike `pool`).
+    pub last_url: Option<String>,
+    /// Since when the worker has had no authorized pool connection (`None` while it has one).
+    pub no_pool_since: Option<Instant>,
 }
 
 /// The `/summary` JSON.
@@ -103,7 +107,43 @@ impl Status {
             shares: ShareCounts::default(),
             pool: None,
             difficulty: None,
+            last_url: None,
+            no_pool_since: Some(now),
         }
+    }
+
+    /// The worker is authorized on `url` at `now`.
+    pub fn pool_connected(&mut self, url: String) {
+        self.last_url = Some(url.clone());
+        self.pool = Some(url);
+        self.no_pool_since = None;
+    }
+
+    /// The pool connection ended at `now` (no-op if there was none).
+    pub fn pool_lost(&mut self, now: Instant) {
+        self.pool = None;
+        self.no_pool_since.get_or_insert(now);
+    }
+
+    /// How long the worker has been without a pool at `now` (zero while it has one).
+    pub fn time_without_pool(&self, now: Instant) -> Duration {
+        self.no_pool_since
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t))
+    }
+
+    /// Hashes done since the start (as last sampled).
+    pub fn hashes(&self) -> u64 {
+        self.hashes
+    }
+
+    /// The kernel's name.
+    pub fn kernel(&self) -> &str {
+        &self.kernel
+    }
+
+    /// Number of search threads.
+    pub fn threads(&self) -> usize {
+        self.threads.len()
     }
 
     /// Records the per-thread hash counters as read at `now`.

@@ -23,7 +23,7 @@ use crate::blocks::BlockStore;
 use crate::job::{JobBook, JobConfig};
 use crate::rpc::{RpcAuth, RpcClient, RpcError};
 use crate::source;
-use crate::stats::PoolStatus;
+use crate::stats::{NodeHealth, PoolStatus};
 use crate::template::Template;
 pub use conn::{ConnLimits, notify_of};
 pub use shared::EXTRANONCE1_SIZE;
@@ -143,6 +143,10 @@ impl Pool {
             store: store.clone(),
             connections: AtomicUsize::new(0),
             demo: matches!(config.backend, Backend::Demo),
+            node: Arc::new(Mutex::new(match config.backend {
+                Backend::Demo => NodeHealth::Demo,
+                Backend::Node { .. } => NodeHealth::Connecting,
+            })),
         });
         match (rpc, store) {
             (Some(rpc), Some(store)) => {
@@ -168,6 +172,7 @@ impl Pool {
                     config.poll_interval,
                     wake,
                     templates_tx.clone(),
+                    shared.node.clone(),
                     stop.clone(),
                 ));
                 tasks.spawn(source::long_poll_node(
@@ -221,6 +226,19 @@ impl Pool {
         StatusSource(self.shared.clone())
     }
 
+    /// Resolves when the pool stopped working on its own: one of its tasks (accept loop, job
+    /// manager, template source, block submitter) ended or panicked although
+    /// [`Pool::shutdown`] was not called. A pool with no task left resolves at once. Cancel
+    /// safe, so it can sit in a `select!` beside the shutdown signal.
+    pub async fn closed(&mut self) -> PoolClosed {
+        match self.tasks.join_next().await {
+            Some(Ok(())) => PoolClosed("a pool task ended".into()),
+            Some(Err(e)) if e.is_panic() => PoolClosed(format!("a pool task panicked: {e}")),
+            Some(Err(e)) => PoolClosed(format!("a pool task was cancelled: {e}")),
+            None => PoolClosed("the pool has no task left".into()),
+        }
+    }
+
     /// Stops accepting, closes every connection and waits for the tasks.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -228,11 +246,17 @@ impl Pool {
     }
 }
 
+/// Why a pool stopped on its own (see [`Pool::closed`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the pool stopped: {0}")]
+pub struct PoolClosed(pub String);
+
 /// Read access to the pool's status, for the HTTP API.
 #[derive(Clone)]
 pub struct StatusSource(Arc<Shared>);
 
 impl StatusSource {
+    /// The `/status` document now.
     pub fn status(&self) -> PoolStatus {
         status_of(&self.0)
     }
@@ -241,6 +265,7 @@ impl StatusSource {
 fn status_of(shared: &Shared) -> PoolStatus {
     let mut status = lock(&shared.stats).status(Instant::now());
     status.demo = shared.demo;
+    status.node = lock(&shared.node).to_string();
     status.connections = shared.connections.load(Ordering::Relaxed);
     status.height = lock(&shared.jobs).current().map(|j| j.height);
     status

@@ -79,6 +79,8 @@ pub struct Shared {
     pub store: Option<BlockStore>,
     pub connections: std::sync::atomic::AtomicUsize,
     pub demo: bool,
+    /// What the template poller last saw of the node.
+    pub node: Arc<Mutex<crate::stats::NodeHealth>>,
 }
 
 /// The pool's answers to one connection's session.
