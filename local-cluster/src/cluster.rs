@@ -37,6 +37,12 @@ pub struct ClusterConfig {
     pub remove_work_dir: bool,
     /// How often timers are driven.
     pub tick: Duration,
+    /// Standby masters bound at start beside the leader (they answer 307 to it), so a
+    /// scheduler can be given every master URL up front; [`LocalCluster::failover_master`]
+    /// then promotes the next one in turn.
+    pub standby_masters: usize,
+    /// How long a promoted standby answers 503 "Master has not finished recovery".
+    pub failover_recovery: Duration,
 }
 
 impl Default for ClusterConfig {
@@ -57,6 +63,8 @@ impl Default for ClusterConfig {
             work_dir,
             remove_work_dir: true,
             tick: Duration::from_millis(50),
+            standby_masters: 0,
+            failover_recovery: Duration::from_secs(1),
         }
     }
 }
@@ -109,10 +117,23 @@ impl LocalCluster {
             ticker,
             cfg,
         };
+        for _ in 0..cluster.cfg.standby_masters {
+            cluster.add_standby().await?;
+        }
         for i in 0..cluster.cfg.agents {
             cluster.add_agent(i).await?;
         }
         Ok(cluster)
+    }
+
+    async fn add_standby(&self) -> io::Result<()> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let mut mcfg = self.cfg.master.clone();
+        mcfg.port = listener.local_addr()?.port();
+        let index = self.shared.lock().core.add_standby(mcfg);
+        let server = serve(listener, http::master_router(self.shared.clone(), index)).await;
+        lock(&self.masters).push(server);
+        Ok(())
     }
 
     async fn add_agent(&self, i: usize) -> io::Result<String> {
@@ -232,6 +253,15 @@ impl LocalCluster {
     /// `Location: //127.0.0.1:<new>/master/api/v1/scheduler` and its streams break.
     /// Returns the new leader's URL.
     pub async fn failover_master(&self) -> io::Result<String> {
+        if self.cfg.standby_masters > 0 {
+            let count = lock(&self.masters).len();
+            let recovery = self.cfg.failover_recovery;
+            self.shared.with_core(|core, now| {
+                let next = (core.leader() + 1) % count;
+                core.promote_standby(next, recovery, now)
+            });
+            return Ok(self.master_url());
+        }
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let mut mcfg = self.cfg.master.clone();
         mcfg.port = listener.local_addr()?.port();
@@ -248,6 +278,37 @@ impl LocalCluster {
     pub fn cut_stream(&self, framework_id: &str) -> bool {
         self.shared
             .with_core(|core, now| core.cut_framework_stream(framework_id, now))
+    }
+
+    /// Fault injection: the master loses the agent (TASK_UNREACHABLE / TASK_LOST to the
+    /// frameworks) while the agent and its executors keep running. False if unknown.
+    pub fn partition_agent(&self, id: &str) -> bool {
+        self.shared
+            .with_core(|core, now| core.partition_agent(id, now))
+    }
+
+    /// Fault injection: the partition heals and the agent re-registers with its tasks.
+    pub fn heal_agent(&self, id: &str) -> bool {
+        self.shared.with_core(|core, now| core.heal_agent(id, now))
+    }
+
+    /// Fault injection: a framework's stream goes silent (no heartbeats, no events) while the
+    /// TCP connection stays open. False if the framework has no stream.
+    pub fn stall_stream(&self, framework_id: &str) -> bool {
+        self.shared
+            .with_core(|core, _| core.stall_framework_stream(framework_id))
+    }
+
+    /// Fault injection: SIGKILL the process of one executor. False if it is not running.
+    pub fn kill_executor(&self, agent_id: &str, framework_id: &str, executor_id: &str) -> bool {
+        self.shared
+            .with_core(|core, _| core.kill_executor(agent_id, framework_id, executor_id))
+    }
+
+    /// Every task launch the masters sent to agents, in order (a task id appearing twice
+    /// was launched twice).
+    pub fn launch_history(&self) -> Vec<crate::LaunchRecord> {
+        self.shared.lock().core.launch_history().to_vec()
     }
 
     /// Stops everything and kills every executor process.

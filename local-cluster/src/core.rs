@@ -3,7 +3,7 @@
 //! executes the [`Out`]puts. Fault injection (agent restart or loss, master failover) are
 //! inputs too, so every scenario can be tested without sockets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::agent::{Agent, AgentConfig, AgentOut, LaunchSpec};
@@ -12,7 +12,7 @@ use crate::pb::{exec, sched};
 use crate::wire::{Reply, Request};
 
 /// Stream numbers of master `i` start at `(i + 1) << 40`, agents' at `(n + 1) << 48`.
-const MASTER_STREAM_SHIFT: u32 = 40;
+pub(crate) const MASTER_STREAM_SHIFT: u32 = 40;
 const AGENT_CONN_SHIFT: u32 = 48;
 
 /// What the driver must do.
@@ -36,13 +36,29 @@ pub enum Out {
     Signal { container: String, kill: bool },
 }
 
+/// One task the masters sent to an agent to launch (for "launched twice" checks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchRecord {
+    pub framework_id: String,
+    pub task_id: String,
+    pub agent_id: String,
+}
+
 /// The cluster state machine.
 pub struct Core {
-    masters: Vec<Master>,
-    leader: usize,
-    agents: BTreeMap<String, Agent>,
+    pub(crate) masters: Vec<Master>,
+    pub(crate) leader: usize,
+    pub(crate) agents: BTreeMap<String, Agent>,
     next_agent: u64,
-    out: Vec<Out>,
+    pub(crate) out: Vec<Out>,
+    /// Agents cut off from the master (their messages to it are lost; processes run on).
+    pub(crate) partitioned: BTreeSet<String>,
+    /// Scheduler streams that get nothing more although their TCP connection stays open.
+    pub(crate) stalled: BTreeSet<u64>,
+    /// Every task launch sent to an agent, in order, across master failovers.
+    pub(crate) launches: Vec<LaunchRecord>,
+    /// Masters created so far (keeps stream numbers of replaced masters apart).
+    pub(crate) masters_created: u64,
 }
 
 impl Core {
@@ -54,6 +70,10 @@ impl Core {
             agents: BTreeMap::new(),
             next_agent: 0,
             out: Vec::new(),
+            partitioned: BTreeSet::new(),
+            stalled: BTreeSet::new(),
+            launches: Vec::new(),
+            masters_created: 1,
         }
     }
 
@@ -176,7 +196,7 @@ impl Core {
         self.pump(now);
     }
 
-    fn reregister(&mut self, agent_id: &str, now: Instant) {
+    pub(crate) fn reregister(&mut self, agent_id: &str, now: Instant) {
         if let Some(a) = self.agents.get_mut(agent_id) {
             let reg = a.registration();
             self.masters[self.leader].register_agent(reg, now);
@@ -244,9 +264,10 @@ impl Core {
             self.out.push(Out::Abort { stream });
         }
         self.masters[old].demote(&leader_addr);
-        let base = (self.masters.len() as u64 + 1) << MASTER_STREAM_SHIFT;
+        let base = self.next_master_base();
         self.masters.push(Master::new(cfg, base));
         self.leader = self.masters.len() - 1;
+        self.point_standbys_at_leader();
         let ids: Vec<String> = self.agents.keys().cloned().collect();
         for id in ids {
             if self
@@ -273,18 +294,21 @@ impl Core {
     }
 
     /// Routes master ↔ agent messages until quiet; collects the driver's outputs.
-    fn pump(&mut self, now: Instant) {
+    pub(crate) fn pump(&mut self, now: Instant) {
         for _ in 0..64 {
             let mut quiet = true;
             for i in 0..self.masters.len() {
                 for o in self.masters[i].take_outputs() {
                     quiet = false;
                     match o {
+                        MasterOut::Event { stream, .. } | MasterOut::Close { stream }
+                            if self.stalled.contains(&stream) => {}
                         MasterOut::Event { stream, event } => {
                             self.out.push(Out::SchedEvent { stream, event })
                         }
                         MasterOut::Close { stream } => self.out.push(Out::Close { stream }),
                         MasterOut::ToAgent { agent_id, msg } => {
+                            self.record_launches(&agent_id, &msg);
                             if let Some(a) = self.agents.get_mut(&agent_id) {
                                 a.from_master(msg, now);
                             }
@@ -309,6 +333,9 @@ impl Core {
                         AgentOut::Signal { container, kill } => {
                             self.out.push(Out::Signal { container, kill })
                         }
+                        // A partitioned agent's messages never arrive; its status
+                        // update manager retries them after the heal.
+                        AgentOut::ToMaster(_) if self.partitioned.contains(id) => {}
                         AgentOut::ToMaster(msg) => self.masters[leader].from_agent(id, msg),
                     }
                 }

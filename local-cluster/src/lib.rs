@@ -79,6 +79,7 @@ pub mod agent;
 mod cluster;
 pub mod core;
 pub mod driver;
+mod faults;
 mod json;
 pub mod master;
 pub mod msg;
@@ -89,3 +90,4 @@ mod validate;
 pub mod wire;
 
 pub use cluster::{ClusterConfig, LocalCluster};
+pub use core::LaunchRecord;

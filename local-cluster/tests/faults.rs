@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use proto::Message;
 use proto::scheduler::event::Type as EventType;
 use proto::v1::{TaskState, framework_info::capability::Type as Cap};
 
@@ -230,6 +231,150 @@ async fn executor_that_never_subscribes_times_out() {
     assert_eq!(
         st.reason,
         Some(proto::v1::task_status::Reason::ExecutorRegistrationTimeout as i32)
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standby_masters_redirect_then_take_over_after_a_recovery_window() {
+    let c = cluster_with(1, |cfg| {
+        cfg.standby_masters = 2;
+        cfg.failover_recovery = std::time::Duration::from_millis(600);
+    })
+    .await;
+    let urls = c.master_urls();
+    assert_eq!(urls.len(), 3, "leader and two standbys bound up front");
+    let leader_port = urls[0].rsplit(':').next().unwrap().to_string();
+    let sub_call = proto::calls::scheduler::subscribe(framework("standby", &[]));
+    let raw = post(
+        &format!("{}/api/v1/scheduler", urls[1]),
+        sub_call.encode_to_vec(),
+        &[("Content-Type", PB), ("Accept", PB)],
+    )
+    .await;
+    assert_eq!(raw.status().as_u16(), 307);
+    let location = raw.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        location,
+        format!("//127.0.0.1:{leader_port}/master/api/v1/scheduler")
+    );
+    let mut info = framework("standby", &[Cap::PartitionAware]);
+    info.failover_timeout = Some(60.0);
+    let mut sub = Sub::open(&urls[0], info.clone()).await;
+    running_command_task(&mut sub, "s1").await;
+    let new_leader = c.failover_master().await.expect("failover");
+    assert_eq!(new_leader, urls[1], "the next standby takes over");
+    while sub.next().await.is_some() {}
+    // While it recovers it answers 503 with the recorded text.
+    let (code, body) = call(&new_leader, &sub_call, None).await;
+    assert_eq!(
+        (code, body.as_str()),
+        (503, "Master has not finished recovery")
+    );
+    // The old leader and the other standby now point at the new leader.
+    for other in [&urls[0], &urls[2]] {
+        let r = post(
+            &format!("{other}/api/v1/scheduler"),
+            sub_call.encode_to_vec(),
+            &[("Content-Type", PB)],
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 307);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    info.id = Some(sub.framework_id.clone());
+    let mut sub2 = Sub::open(&new_leader, info).await;
+    assert_eq!(sub2.framework_id, sub.framework_id);
+    let rec = proto::calls::scheduler::reconcile(&sub2.framework_id, vec![]);
+    assert_eq!(sub2.call(&rec).await.0, 202);
+    assert_eq!(
+        sub2.reconciled("s1").await.state,
+        TaskState::TaskRunning as i32
+    );
+    let launches = c.launch_history();
+    assert_eq!(launches.len(), 1, "{launches:?}");
+    assert_eq!(launches[0].task_id, "s1");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitioned_agent_keeps_its_task_running_and_returns_on_heal() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("part", &[Cap::PartitionAware])).await;
+    let offer = running_command_task(&mut sub, "p1").await;
+    assert!(c.partition_agent(&offer.agent_id.value));
+    let st = sub.update("p1", false).await;
+    assert_eq!(st.state, TaskState::TaskUnreachable as i32);
+    assert!(c.heal_agent(&offer.agent_id.value));
+    let rec = proto::calls::scheduler::reconcile(
+        &sub.framework_id,
+        vec![(proto::v1::TaskId::from("p1"), Some(offer.agent_id.clone()))],
+    );
+    assert_eq!(sub.call(&rec).await.0, 202);
+    assert_eq!(
+        sub.reconciled("p1").await.state,
+        TaskState::TaskRunning as i32,
+        "the process ran on through the partition"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_stream_stays_open_but_silent() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("stall", &[])).await;
+    sub.expect(EventType::Offers).await;
+    assert!(c.stall_stream(&sub.framework_id.value));
+    // Heartbeats come every 500 ms here: a few periods of silence, no end of stream.
+    let got = sub
+        .next_within(std::time::Duration::from_millis(1600))
+        .await;
+    assert!(got.is_none(), "a stalled stream delivered {got:?}");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_one_executor_fails_only_its_task() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("kill-exec", &[])).await;
+    let offer = sub.offer().await;
+    let tasks = vec![
+        executor_task("e1", "exec-1", &offer, "run"),
+        executor_task("e2", "exec-2", &offer, "run"),
+    ];
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, tasks)).await.0,
+        202
+    );
+    let mut running = std::collections::BTreeSet::new();
+    while running.len() < 2 {
+        let ev = sub.expect(EventType::Update).await;
+        let st = ev.update.expect("update").status;
+        if st.state == TaskState::TaskRunning as i32 {
+            running.insert(st.task_id.value.clone());
+        }
+        if let Some(uuid) = st.uuid.clone() {
+            let ack = proto::calls::scheduler::acknowledge(
+                &sub.framework_id,
+                offer.agent_id.clone(),
+                st.task_id.clone(),
+                uuid,
+            );
+            sub.call(&ack).await;
+        }
+    }
+    assert!(c.kill_executor(&offer.agent_id.value, &sub.framework_id.value, "exec-1"));
+    assert!(!c.kill_executor(&offer.agent_id.value, &sub.framework_id.value, "nope"));
+    let st = sub.update("e1", true).await;
+    assert_eq!(st.state, TaskState::TaskFailed as i32);
+    let rec = proto::calls::scheduler::reconcile(
+        &sub.framework_id,
+        vec![(proto::v1::TaskId::from("e2"), Some(offer.agent_id.clone()))],
+    );
+    assert_eq!(sub.call(&rec).await.0, 202);
+    assert_eq!(
+        sub.reconciled("e2").await.state,
+        TaskState::TaskRunning as i32
     );
     c.shutdown().await;
 }

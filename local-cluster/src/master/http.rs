@@ -29,6 +29,10 @@ impl Master {
                 headers: vec![("Location", format!("{location}{query}"))],
             };
         }
+        if self.recovering_until.is_some_and(|until| now < until) {
+            // Recorded while a master starts (`0-master-startup-probe.txt`).
+            return Reply::text(503, "Master has not finished recovery");
+        }
         if req.method != "POST" {
             return wire::method_not_allowed(&req.method);
         }

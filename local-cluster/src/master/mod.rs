@@ -144,6 +144,8 @@ pub struct Master {
     pub(crate) id: String,
     /// `None` while leading; `Some(location)` once another master leads (answers 307).
     pub(crate) redirect: Option<String>,
+    /// A promoted standby answers 503 "Master has not finished recovery" until then.
+    pub(crate) recovering_until: Option<Instant>,
     pub(crate) frameworks: BTreeMap<String, Framework>,
     pub(crate) removed: HashSet<String>,
     pub(crate) agents: BTreeMap<String, AgentView>,
@@ -164,6 +166,7 @@ impl Master {
             cfg,
             id: uuid::Uuid::new_v4().to_string(),
             redirect: None,
+            recovering_until: None,
             frameworks: BTreeMap::new(),
             removed: HashSet::new(),
             agents: BTreeMap::new(),

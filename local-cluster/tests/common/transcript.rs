@@ -8,7 +8,11 @@ use std::path::PathBuf;
 /// from a real Mesos 1.12; its README says how).
 pub fn dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesos-transcripts");
-    assert!(dir.join("README.md").is_file(), "recordings missing at {}", dir.display());
+    assert!(
+        dir.join("README.md").is_file(),
+        "recordings missing at {}",
+        dir.display()
+    );
     dir
 }
 
