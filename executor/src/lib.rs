@@ -1,1 +1,14 @@
-//! The custom Mesos executor of mesos-miner (being built).
+//! The custom Mesos executor of mesos-miner: what an agent launches as
+//! `./mesos-miner executor` to run one task, a Stratum worker (miner-core) or the built-in
+//! pool server (the `pool` crate), reporting its hashrate to the scheduler in framework
+//! MESSAGEs.
+//!
+//! It owns the executor side of the Mesos v1 executor HTTP API (spec §3): the `MESOS_*`
+//! environment ([`env`]), a sans-IO protocol core ([`core`]), what a `TaskInfo` runs
+//! ([`plan`]), the reports ([`report`]) and a thin tokio driver ([`run`]). It does not own
+//! the Mesos messages (the `proto` crate), hashing and the Stratum worker (`miner-core`),
+//! or the pool (`pool`).
+
+pub mod core;
+pub mod env;
+pub mod plan;
