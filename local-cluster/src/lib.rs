@@ -80,7 +80,6 @@ mod cluster;
 pub mod core;
 pub mod driver;
 mod faults;
-mod json;
 pub mod master;
 pub mod msg;
 pub mod pb;

@@ -28,6 +28,8 @@ pub enum ResError {
     Malformed(String),
     #[error("resource '{0}' is negative or not finite")]
     Negative(String),
+    #[error("resource '{0}' sums to more than can be held")]
+    Overflow(String),
 }
 
 fn to_milli(v: f64) -> Option<i64> {
@@ -66,7 +68,11 @@ impl Res {
                     .ok_or_else(|| ResError::Malformed(res.name.clone()))?;
                 let m =
                     to_milli(scalar.value).ok_or_else(|| ResError::Negative(res.name.clone()))?;
-                r.scalars[i] += m;
+                // Checked: repeated huge entries must not wrap into a negative demand that
+                // every offer "contains" (issue 11, hole 1).
+                r.scalars[i] = r.scalars[i]
+                    .checked_add(m)
+                    .ok_or_else(|| ResError::Overflow(res.name.clone()))?;
             } else if res.name == "ports" {
                 let ranges = res
                     .ranges
@@ -112,10 +118,10 @@ impl Res {
             && other.ports.iter().all(|&(b, e)| self.ports_contain(b, e))
     }
 
-    /// Adds `other` to `self`.
+    /// Adds `other` to `self` (saturating: a sum never wraps).
     pub fn add(&mut self, other: &Res) {
         for (a, b) in self.scalars.iter_mut().zip(other.scalars.iter()) {
-            *a += b;
+            *a = a.saturating_add(*b);
         }
         for &(b, e) in &other.ports {
             self.add_range(b, e);
@@ -125,7 +131,7 @@ impl Res {
     /// Removes `other` from `self`, saturating at zero; ports not held are ignored.
     pub fn sub(&mut self, other: &Res) {
         for (a, b) in self.scalars.iter_mut().zip(other.scalars.iter()) {
-            *a = (*a - b).max(0);
+            *a = a.saturating_sub(*b).max(0);
         }
         for &(ob, oe) in &other.ports {
             let mut next = Vec::with_capacity(self.ports.len() + 1);

@@ -4,19 +4,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::pb::v1::{self, TaskState, TaskStatus, task_status::Reason, task_status::Source};
 
-/// `isTerminalState` of Mesos (spec §4.4: LOST and GONE_BY_OPERATOR count as terminal).
+/// `isTerminalState` of Mesos on a raw state (unknown numbers are not terminal): one
+/// definition, `proto`'s.
 pub fn is_terminal(state: i32) -> bool {
-    matches!(
-        TaskState::try_from(state),
-        Ok(TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator)
-    )
+    TaskState::try_from(state).is_ok_and(TaskState::is_terminal)
 }
 
 /// Seconds since the epoch, for `TaskStatus.timestamp` (informational only: no decision

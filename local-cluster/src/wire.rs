@@ -4,9 +4,7 @@
 //! `2d-accept-negotiation.txt`, `5-executor-calls.txt`).
 
 use bytes::Bytes;
-use prost::Message;
-
-use crate::json;
+use prost::{Message, Name};
 
 /// `Content-Type` of protobuf bodies and streams.
 pub const PROTOBUF: &str = "application/x-protobuf";
@@ -149,33 +147,40 @@ pub fn response_format(accept: Option<&str>) -> Result<Format, Reply> {
     }
 }
 
-/// Decodes a `Call` body. `full_name` is the protobuf name, e.g. `mesos.v1.scheduler.Call`.
-pub fn decode<M: Message + Default>(
-    format: Format,
-    body: &[u8],
-    full_name: &str,
-) -> Result<M, Reply> {
+/// Decodes a `Call` body (protobuf, or Mesos's JSON form through `proto::json`). The texts
+/// are the recorded ones: "Failed to parse body into JSON: syntax error at line 1 near: …"
+/// for what is not JSON (`3-error-responses.txt`).
+pub fn decode<M: Message + Name + Default>(format: Format, body: &[u8]) -> Result<M, Reply> {
     match format {
         Format::Protobuf => {
             M::decode(body).map_err(|_| Reply::text(400, "Failed to parse body into Call protobuf"))
         }
         Format::Json => {
-            let bytes = json::to_protobuf(full_name, body).map_err(|e| Reply::text(400, e))?;
-            M::decode(bytes.as_slice())
-                .map_err(|_| Reply::text(400, "Failed to parse body into Call protobuf"))
+            if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+                let near: String = String::from_utf8_lossy(body).chars().take(32).collect();
+                return Err(Reply::text(
+                    400,
+                    format!("Failed to parse body into JSON: syntax error at line 1 near: {near}"),
+                ));
+            }
+            proto::json::from_json::<M>(body).map_err(|e| {
+                Reply::text(
+                    400,
+                    format!("Failed to convert JSON into Call protobuf: {e}"),
+                )
+            })
         }
     }
 }
 
-/// Encodes one event as one RecordIO record (`<length>\n<bytes>`, spec §1.3).
-pub fn record<M: Message>(format: Format, event: &M, full_name: &str) -> Bytes {
+/// Encodes one event as one RecordIO record (`<length>\n<bytes>`, spec §1.3), in Mesos's
+/// field order for JSON (`proto::json`).
+pub fn record<M: Message + Name>(format: Format, event: &M) -> Bytes {
     let payload = match format {
         Format::Protobuf => event.encode_to_vec(),
-        Format::Json => json::to_json(full_name, &event.encode_to_vec()),
+        Format::Json => proto::json::to_json(event).unwrap_or_else(|_| b"{}".to_vec()),
     };
-    let mut out = format!("{}\n", payload.len()).into_bytes();
-    out.extend_from_slice(&payload);
-    Bytes::from(out)
+    Bytes::from(proto::recordio::encode(&payload))
 }
 
 /// Whether `bytes` is a valid 16-byte UUID as `UUID::fromBytes` accepts it.

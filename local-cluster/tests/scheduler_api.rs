@@ -477,3 +477,35 @@ async fn teardown_right_after_launch_kills_the_executor_promptly() {
     assert_eq!(left, Some(0));
     c.shutdown().await;
 }
+
+/// Issue 11, hole 1: ten `cpus` entries of 1e15 in one task used to wrap the checked sum
+/// into a negative demand that the 2-cpu offer "contained"; the next offer then showed
+/// 8446744073709554 cpus. Now the task gets TASK_ERROR and the agent keeps its 2 cpus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflowing_resource_sums_are_refused_and_offers_stay_true() {
+    let c = cluster(1).await;
+    let mut sub = Sub::open(&c.master_url(), framework("phantom", &[])).await;
+    let offer = sub.offer().await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let mut task = command_task(&format!("big-{i}"), &offer, "sleep 60");
+        task.resources = (0..10)
+            .map(|_| proto::resources::scalar("cpus", 1e15))
+            .chain([proto::resources::scalar("mem", 32.0)])
+            .collect();
+        tasks.push(task);
+    }
+    assert_eq!(
+        sub.call(&launch(&sub.framework_id, &offer, tasks)).await.0,
+        202
+    );
+    for i in 0..10 {
+        let st = sub.update(&format!("big-{i}"), false).await;
+        assert_eq!(st.state, TaskState::TaskError as i32, "{st:?}");
+    }
+    let next = sub.offer().await;
+    let cpus = proto::resources::sum_scalar(&next.resources, "cpus");
+    assert_eq!(cpus, 2.0, "offered cpus after the refused launch");
+    assert!(c.launch_history().is_empty());
+    c.shutdown().await;
+}

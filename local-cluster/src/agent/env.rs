@@ -11,28 +11,6 @@ use crate::pb::v1::{CommandInfo, FrameworkInfo, environment::variable::Type as V
 /// `PATH` given to executors (the agent's default).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// A duration as stout prints it: the largest unit in which it is whole (`5secs`, `15mins`,
-/// `90secs`, `1500ms`).
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    const UNITS: [(u128, &str); 5] = [
-        (604_800_000, "weeks"),
-        (86_400_000, "days"),
-        (3_600_000, "hrs"),
-        (60_000, "mins"),
-        (1_000, "secs"),
-    ];
-    for (size, name) in UNITS {
-        if ms >= size && ms % size == 0 {
-            return format!("{}{name}", ms / size);
-        }
-    }
-    if ms == 0 {
-        return "0ns".into();
-    }
-    format!("{ms}ms")
-}
-
 impl Agent {
     /// The environment for executor `executor_id` of `framework`, run in `sandbox`.
     pub(crate) fn executor_env(
@@ -65,7 +43,7 @@ impl Agent {
             ("MESOS_EXECUTOR_ID".into(), executor_id.into()),
             (
                 "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
-                format_duration(grace),
+                proto::duration::format(grace),
             ),
             ("MESOS_FRAMEWORK_ID".into(), fid),
             ("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into()),
@@ -80,11 +58,11 @@ impl Agent {
         if checkpoint {
             env.push((
                 "MESOS_RECOVERY_TIMEOUT".into(),
-                format_duration(self.cfg.recovery_timeout),
+                proto::duration::format(self.cfg.recovery_timeout),
             ));
             env.push((
                 "MESOS_SUBSCRIPTION_BACKOFF_MAX".into(),
-                format_duration(self.cfg.reregistration_timeout),
+                proto::duration::format(self.cfg.reregistration_timeout),
             ));
         }
         for var in command.environment.iter().flat_map(|e| e.variables.iter()) {
@@ -96,20 +74,5 @@ impl Agent {
             }
         }
         env
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_print_as_stout_does() {
-        assert_eq!(format_duration(Duration::from_secs(5)), "5secs");
-        assert_eq!(format_duration(Duration::from_secs(2)), "2secs");
-        assert_eq!(format_duration(Duration::from_secs(900)), "15mins");
-        assert_eq!(format_duration(Duration::from_secs(120)), "2mins");
-        assert_eq!(format_duration(Duration::from_secs(90)), "90secs");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
     }
 }

@@ -11,8 +11,6 @@ use crate::pb::exec::{self, call::Type as CallType, event::Type as EventType};
 use crate::pb::v1::{self, TaskState, task_status::Source};
 use crate::wire::{self, Format, Reply, Request};
 
-const CALL: &str = "mesos.v1.executor.Call";
-
 impl Agent {
     /// Handles one request to `/api/v1/executor`.
     pub fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
@@ -23,7 +21,7 @@ impl Agent {
             Ok(f) => f,
             Err(reply) => return reply,
         };
-        let call: exec::Call = match wire::decode(format, &req.body, CALL) {
+        let call: exec::Call = match wire::decode(format, &req.body) {
             Ok(c) => c,
             Err(reply) => return reply,
         };

@@ -160,7 +160,7 @@ impl Agent {
     /// After a restart: executors that did not re-subscribe in time are destroyed; their
     /// tasks become TASK_GONE (PARTITION_AWARE) or TASK_LOST.
     pub(crate) fn destroy_unregistered(&mut self) {
-        let timeout = super::format_duration(self.cfg.reregistration_timeout);
+        let timeout = proto::duration::format(self.cfg.reregistration_timeout);
         let mut kills = Vec::new();
         for e in self
             .executors

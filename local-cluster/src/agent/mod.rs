@@ -27,8 +27,6 @@ use crate::pb::v1::{
 };
 use crate::resources::Res;
 
-pub use env::format_duration;
-
 /// Settings of one agent.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {

@@ -81,17 +81,12 @@ impl State {
             match out {
                 Out::SchedEvent { stream, event } => {
                     if let Some((tx, format)) = self.streams.get(&stream) {
-                        let _ = tx.send(Ok(wire::record(
-                            *format,
-                            &event,
-                            "mesos.v1.scheduler.Event",
-                        )));
+                        let _ = tx.send(Ok(wire::record(*format, &event)));
                     }
                 }
                 Out::ExecEvent { conn, event } => {
                     if let Some((tx, format)) = self.streams.get(&conn) {
-                        let _ =
-                            tx.send(Ok(wire::record(*format, &event, "mesos.v1.executor.Event")));
+                        let _ = tx.send(Ok(wire::record(*format, &event)));
                     }
                 }
                 // Dropping the sender ends the body: hyper writes the chunk terminator.

@@ -11,8 +11,6 @@ use super::Master;
 use crate::pb::sched::{self, call::Type as CallType};
 use crate::wire::{self, Reply, Request};
 
-const CALL: &str = "mesos.v1.scheduler.Call";
-
 impl Master {
     /// Handles one request to `/api/v1/scheduler` (or its `/master/...` alias).
     pub fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
@@ -44,7 +42,7 @@ impl Master {
             Ok(f) => f,
             Err(reply) => return reply,
         };
-        let call: sched::Call = match wire::decode(format, &req.body, CALL) {
+        let call: sched::Call = match wire::decode(format, &req.body) {
             Ok(c) => c,
             Err(reply) => return reply,
         };
