@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use proto::Message;
 use proto::scheduler::event::Type as EventType;
 use proto::v1::{TaskState, framework_info::capability::Type as Cap};
 
@@ -507,5 +508,79 @@ async fn overflowing_resource_sums_are_refused_and_offers_stay_true() {
     let cpus = proto::resources::sum_scalar(&next.resources, "cpus");
     assert_eq!(cpus, 2.0, "offered cpus after the refused launch");
     assert!(c.launch_history().is_empty());
+    c.shutdown().await;
+}
+
+/// Issue 11, hole 5, answered as a real Mesos 1.12 did (`recovery/7-principal-takeover.txt`):
+/// b cannot take over a's framework by re-subscribing with a's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_principal_cannot_take_over_a_framework() {
+    const A: &str = "Basic YTpzZWNyZXRB"; // a:secretA
+    const B: &str = "Basic YjpzZWNyZXRC"; // b:secretB
+    let c = cluster_with(1, |cfg| {
+        cfg.master.credentials = vec![
+            ("a".into(), "secretA".into()),
+            ("b".into(), "secretB".into()),
+        ]
+    })
+    .await;
+    let mut info = framework("takeover", &[]);
+    info.principal = Some("a".into());
+    info.failover_timeout = Some(300.0);
+    let mut a = Sub::open_as(&c.master_url(), info.clone(), Some(A)).await;
+    let stolen = Some(a.framework_id.clone());
+    // b1: principal "b" in the body, b's credentials: 200, one ERROR, end of stream.
+    // b3: principal unset (filled in with "b"): the same.
+    for principal in [Some("b"), None] {
+        let mut theirs = info.clone();
+        theirs.id = stolen.clone();
+        theirs.principal = principal.map(String::from);
+        let resp = Sub::subscribe_raw(&c.master_url(), &theirs, Some(B)).await;
+        assert_eq!(resp.status().as_u16(), 200);
+        let body = resp.bytes().await.expect("body");
+        let records = proto::recordio::decode_all(&body, 1 << 20).expect("recordio");
+        assert_eq!(records.len(), 1, "exactly one event, then the end");
+        let ev = proto::scheduler::Event::decode(records[0].clone()).expect("event");
+        assert_eq!(
+            ev.error.map(|e| e.message).as_deref(),
+            Some("Changing framework's principal is not allowed.")
+        );
+    }
+    // b2: principal "a" in the body with b's credentials: 400 with the recorded text.
+    let mut forged = info.clone();
+    forged.id = stolen.clone();
+    let resp = Sub::subscribe_raw(&c.master_url(), &forged, Some(B)).await;
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(
+        resp.text().await.unwrap_or_default(),
+        "Failed to validate scheduler::Call: Authenticated principal 'b' does not match principal 'a' set in `FrameworkInfo`"
+    );
+    // a is still subscribed on its own stream; b's credentials with a's stream id: 400.
+    let rec = proto::calls::scheduler::reconcile(&a.framework_id, vec![]);
+    let url = format!("{}/api/v1/scheduler", c.master_url());
+    for (auth, code) in [(A, 202), (B, 400)] {
+        let resp = post(
+            &url,
+            rec.encode_to_vec(),
+            &[
+                ("Content-Type", PB),
+                ("Mesos-Stream-Id", a.stream_id.as_str()),
+                ("Authorization", auth),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), code);
+        if code == 400 {
+            assert_eq!(
+                resp.text().await.unwrap_or_default(),
+                "Authenticated principal 'b' does not match principal 'a' set in `FrameworkInfo`"
+            );
+        }
+    }
+    let next = a.next_within(std::time::Duration::from_millis(1200)).await;
+    assert!(
+        next.as_ref().is_some_and(|e| e.error.is_none()),
+        "a's stream lives on: {next:?}"
+    );
     c.shutdown().await;
 }

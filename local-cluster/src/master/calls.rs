@@ -37,6 +37,20 @@ impl Master {
             self.close(stream);
             return reply;
         }
+        let changes_principal = requested
+            .as_ref()
+            .and_then(|id| self.frameworks.get(id))
+            .is_some_and(|f| f.info.principal != info.principal);
+        if changes_principal {
+            // Recorded (`recovery/7-principal-takeover.txt`): 200, one ERROR, end of this
+            // stream; the framework's own subscription is not touched.
+            self.emit(
+                stream,
+                error_event("Changing framework's principal is not allowed."),
+            );
+            self.close(stream);
+            return reply;
+        }
         let id = requested.unwrap_or_else(|| self.new_framework_id());
         info.id = Some(v1::FrameworkId { value: id.clone() });
         if let Some(old) = self.frameworks.get_mut(&id).and_then(|f| f.conn.take()) {

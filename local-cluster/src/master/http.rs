@@ -52,7 +52,7 @@ impl Master {
         if call.r#type == Some(CallType::Subscribe as i32) {
             return self.subscribe_request(req, call, principal, now);
         }
-        self.framework_call(req, call, now)
+        self.framework_call(req, call, principal.as_deref(), now)
     }
 
     /// Checks HTTP Basic credentials when the master has some configured; recorded failures
@@ -122,7 +122,13 @@ impl Master {
     }
 
     /// Checks that apply to every call but SUBSCRIBE, in Mesos' order, then dispatches.
-    fn framework_call(&mut self, req: &Request, call: sched::Call, now: Instant) -> Reply {
+    fn framework_call(
+        &mut self,
+        req: &Request,
+        call: sched::Call,
+        principal: Option<&str>,
+        now: Instant,
+    ) -> Reply {
         let fid = call
             .framework_id
             .as_ref()
@@ -131,6 +137,18 @@ impl Master {
         let Some(framework) = self.frameworks.get(&fid) else {
             return Reply::text(400, "Framework cannot be found");
         };
+        // Recorded (`recovery/7-principal-takeover.txt`): another principal's credentials
+        // with a framework's own stream id get 400, without the validation prefix.
+        if let (Some(p), Some(fp)) = (principal, framework.info.principal.as_deref()) {
+            if p != fp {
+                return Reply::text(
+                    400,
+                    format!(
+                        "Authenticated principal '{p}' does not match principal '{fp}' set in `FrameworkInfo`"
+                    ),
+                );
+            }
+        }
         let Some(conn) = framework.conn.as_ref() else {
             return Reply::text(403, "Framework is not subscribed");
         };

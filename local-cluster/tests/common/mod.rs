@@ -78,15 +78,38 @@ pub async fn call(master: &str, call: &Call, stream_id: Option<&str>) -> (u16, S
 impl Sub {
     /// Subscribes `info` (protobuf both ways) and reads SUBSCRIBED.
     pub async fn open(master: &str, info: FrameworkInfo) -> Sub {
+        Sub::open_as(master, info, None).await
+    }
+
+    /// As [`Sub::open`], with an `Authorization` header.
+    pub async fn open_as(master: &str, info: FrameworkInfo, auth: Option<&str>) -> Sub {
+        let resp = Sub::subscribe_raw(master, &info, auth).await;
+        assert_eq!(resp.status().as_u16(), 200, "SUBSCRIBE answered 200");
+        Sub::from_response(master, resp).await
+    }
+
+    /// POSTs a SUBSCRIBE and returns the raw response.
+    pub async fn subscribe_raw(
+        master: &str,
+        info: &FrameworkInfo,
+        auth: Option<&str>,
+    ) -> reqwest::Response {
         let mut call = proto::calls::scheduler::subscribe(info.clone());
         call.framework_id = info.id.clone();
-        let resp = post(
+        let mut headers = vec![("Content-Type", PB), ("Accept", PB)];
+        if let Some(a) = auth {
+            headers.push(("Authorization", a));
+        }
+        post(
             &format!("{master}/api/v1/scheduler"),
             call.encode_to_vec(),
-            &[("Content-Type", PB), ("Accept", PB)],
+            &headers,
         )
-        .await;
-        assert_eq!(resp.status().as_u16(), 200, "SUBSCRIBE answered 200");
+        .await
+    }
+
+    /// Reads SUBSCRIBED from an accepted subscription response.
+    pub async fn from_response(master: &str, resp: reqwest::Response) -> Sub {
         let stream_id = resp
             .headers()
             .get("mesos-stream-id")
