@@ -35,6 +35,8 @@ enum Command {
     Pool(cmd::pool::Args),
     /// Run a Mesos-compatible master and agents on 127.0.0.1 and print the master URL.
     Local(cmd::local::Args),
+    /// The Mesos executor an agent launches (reads the MESOS_* environment).
+    Executor(cmd::executor::Args),
 }
 
 /// An error in what the user gave us: printed as one line, exit code 2.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Mine(args) => cmd::mine::run(args),
         Command::Pool(args) => cmd::pool::run(args),
         Command::Local(args) => cmd::local::run(args),
+        Command::Executor(args) => cmd::executor::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

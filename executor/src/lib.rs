@@ -12,3 +12,12 @@
 pub mod core;
 pub mod env;
 pub mod plan;
+pub mod report;
+pub mod runner;
+
+mod driver;
+
+pub use crate::core::{ExitReason, SystemEntropy};
+pub use driver::{ExecutorError, MAX_RECORD, Options, run, run_with};
+pub use env::{Config, EnvError, from_env};
+pub use tokio_util::sync::CancellationToken;

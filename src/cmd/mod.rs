@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod executor;
 pub mod hash;
 pub mod local;
 pub mod mine;

@@ -137,10 +137,16 @@ pub struct WorkerStatus {
     pub kernel: String,
 }
 
-/// A running worker.
-pub struct WorkerHandle {
+/// A cheap, cloneable reader of a running worker's figures.
+#[derive(Clone)]
+pub struct WorkerProbe {
     status: SharedStatus,
     miner: Arc<Miner>,
+}
+
+/// A running worker.
+pub struct WorkerHandle {
+    probe: WorkerProbe,
     task: tokio::task::JoinHandle<Stopped>,
 }
 
@@ -160,14 +166,13 @@ pub fn spawn(config: MinerConfig, shutdown: CancellationToken) -> Result<WorkerH
         shutdown.cancelled_owned(),
     ));
     Ok(WorkerHandle {
-        status,
-        miner,
+        probe: WorkerProbe { status, miner },
         task,
     })
 }
 
-impl WorkerHandle {
-    /// The worker's figures now.
+impl WorkerProbe {
+    /// The worker's figures now (the hash counters are sampled at this call).
     pub fn status(&self) -> WorkerStatus {
         let now = Instant::now();
         let mut s = lock(&self.status);
@@ -191,10 +196,22 @@ impl WorkerHandle {
             kernel: s.kernel().to_owned(),
         }
     }
+}
+
+impl WorkerHandle {
+    /// The worker's figures now.
+    pub fn status(&self) -> WorkerStatus {
+        self.probe.status()
+    }
+
+    /// A reader of the figures that outlives `&self` (for reporting while `join` waits).
+    pub fn probe(&self) -> WorkerProbe {
+        self.probe.clone()
+    }
 
     /// The status the `/summary` API serves.
     pub fn shared_status(&self) -> SharedStatus {
-        self.status.clone()
+        self.probe.status.clone()
     }
 
     /// Waits until the worker stopped (its search threads are stopped by then). A panic in

@@ -22,8 +22,8 @@ pub mod url;
 pub use bench::{benchmark, synthetic_work};
 pub use driver::{Stopped, WorkerConfig, run, shared_status};
 pub use handle::{
-    MAX_THREADS, MinerConfig, PoolConnState, SpawnError, WorkerHandle, WorkerStatus, pick_kernel,
-    spawn, thread_count,
+    MAX_THREADS, MinerConfig, PoolConnState, SpawnError, WorkerHandle, WorkerProbe, WorkerStatus,
+    pick_kernel, spawn, thread_count,
 };
 pub use policy::{Failover, Next, RetryPolicy, backoff};
 pub use stats::{ShareCounts, Status, Summary};
