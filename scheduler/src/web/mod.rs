@@ -1,0 +1,100 @@
+//! The scheduler's HTTP surface (`--web-bind`): `/` (HTML), `/api/state` (JSON),
+//! `/metrics` (Prometheus text) and `/executor/<sha256>/mesos-miner`, our own executable
+//! for the agents' fetcher (with Content-Length; the hash in the path keeps the fetcher
+//! cache right when the binary changes).
+
+pub mod metrics;
+pub mod page;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Path, State as AxumState};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+
+use crate::core::State;
+use crate::view::StateView;
+
+/// The executable served to agents.
+#[derive(Clone, Debug)]
+pub struct ExecutorFile {
+    /// Lowercase hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// The file.
+    pub bytes: Bytes,
+}
+
+impl ExecutorFile {
+    /// Wraps file contents, hashing them.
+    pub fn new(bytes: Bytes) -> ExecutorFile {
+        use sha2::Digest;
+        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+        ExecutorFile { sha256, bytes }
+    }
+}
+
+/// What the driver and the web handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    core: Mutex<State>,
+    executor: Option<ExecutorFile>,
+}
+
+impl Shared {
+    /// Shares `core`, serving `executor` if given.
+    pub fn new(core: State, executor: Option<ExecutorFile>) -> Arc<Shared> {
+        Arc::new(Shared {
+            core: Mutex::new(core),
+            executor,
+        })
+    }
+
+    /// The reducer (a poisoned lock is taken over: the state itself stays consistent,
+    /// because every handler finishes its changes before it can panic on I/O).
+    pub fn core(&self) -> MutexGuard<'_, State> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The `/api/state` document now.
+    pub fn view(&self) -> StateView {
+        self.core().view(Instant::now())
+    }
+}
+
+/// The router over `shared`.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/api/state", get(api_state))
+        .route("/metrics", get(metrics_text))
+        .route("/executor/{sha}/mesos-miner", get(executor))
+        .with_state(shared)
+}
+
+async fn index(AxumState(shared): AxumState<Arc<Shared>>) -> Html<String> {
+    Html(page::render(&shared.view()))
+}
+
+async fn api_state(AxumState(shared): AxumState<Arc<Shared>>) -> axum::Json<StateView> {
+    axum::Json(shared.view())
+}
+
+async fn metrics_text(AxumState(shared): AxumState<Arc<Shared>>) -> Response {
+    let text = metrics::render(&shared.core(), Instant::now());
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
+async fn executor(AxumState(shared): AxumState<Arc<Shared>>, Path(sha): Path<String>) -> Response {
+    match &shared.executor {
+        Some(file) if file.sha256 == sha => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            file.bytes.clone(),
+        )
+            .into_response(),
+        _ => (StatusCode::NOT_FOUND, "no such executor\n").into_response(),
+    }
+}
