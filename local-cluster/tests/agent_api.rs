@@ -1,7 +1,7 @@
 //! Agent behaviour seen through the protocol: executor environment, fetcher, executor exit,
 //! SHUTDOWN with the executor's cooperation.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

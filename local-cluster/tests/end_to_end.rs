@@ -3,7 +3,7 @@
 //! cluster, exchange framework messages both ways, and survive an agent restart and a
 //! master failover.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Fault injection seen from a framework: agent loss, cut subscription streams.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proto::Message;

@@ -3,7 +3,7 @@
 //! headers and event order. Recorded ids are swapped for live ones of the same length, so
 //! protobuf bodies stay valid byte for byte.
 
-mod common;
+use crate::common;
 
 use common::transcript::{self, Exchange, Http, replace};
 use common::*;

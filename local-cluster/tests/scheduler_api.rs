@@ -1,6 +1,6 @@
 //! Conformance of the master's scheduler API, driven with raw HTTP (reqwest + protobuf).
 
-mod common;
+use crate::common;
 
 use common::*;
 use proto::Message;

@@ -3,7 +3,7 @@
 //! must encode to the very same bytes. So the builders set exactly the fields real clients
 //! set, with the right type and sub-message, and nothing more.
 
-mod common;
+use crate::common;
 
 use common::rebuild::{STATUSES_BUILT, rebuild_executor, rebuild_scheduler};
 use common::{Recorded, recorded_requests};

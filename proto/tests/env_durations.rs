@@ -1,7 +1,7 @@
 //! The duration variables of the recorded executor environments (`*env.txt`) parse, and
 //! format back to exactly what the real agent wrote.
 
-mod common;
+use crate::common;
 
 use common::files_ending;
 use proto::duration;

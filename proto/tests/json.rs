@@ -3,7 +3,7 @@
 //! back to the same JSON (the same bytes for Mesos's own compact events; the same JSON value
 //! for the Python-written calls, whose spacing and number style differ).
 
-mod common;
+use crate::common;
 
 use common::{Http, files_ending, short};
 use proto::json::{from_json, to_json};

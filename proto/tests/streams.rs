@@ -1,7 +1,7 @@
 //! Whole recorded subscription bodies through `stream::EventDecoder`, cut at every byte:
 //! the events come out complete and in the order the real master and agent sent them.
 
-mod common;
+use crate::common;
 
 use proto::recordio::DEFAULT_MAX_RECORD;
 use proto::stream::{Codec, EventDecoder};

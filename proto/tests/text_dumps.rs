@@ -4,7 +4,7 @@
 //! checks the names of our .proto against Mesos's; every dumped call must then be rebuilt
 //! by the `proto::calls` builders to the same message.
 
-mod common;
+use crate::common;
 
 use common::rebuild::{rebuild_executor, rebuild_scheduler};
 use common::{files_ending, is_executor_file, short};

@@ -3,7 +3,7 @@
 //! re-encode to exactly the recorded bytes. Since prost drops unknown fields, a field we
 //! failed to declare (or declared with the wrong number or type) shows up as a difference.
 
-mod common;
+use crate::common;
 
 use common::{
     Http, Recorded, files_ending, hex_dumps, is_executor_file, py_bytes_literals,
