@@ -1,0 +1,6 @@
+//! End-to-end tests of the `mesos-miner` binary: one test binary (links once), one module
+//! per area.
+
+mod cli_engine;
+mod e2e_stratum;
+mod support;
