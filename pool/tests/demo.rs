@@ -47,7 +47,15 @@ async fn demo_pool_accepts_shares_without_a_node() {
     assert_eq!(reply["result"], json!(true), "{reply}");
     let status = pool.status();
     assert!(status.demo);
+    assert_eq!(status.node, "demo");
     assert_eq!((status.shares_accepted, status.blocks_found), (1, 0));
+    // Still working: `closed` has nothing to say before a shutdown.
+    let mut pool = pool;
+    tokio::select! {
+        biased;
+        closed = pool.closed() => panic!("pool closed on its own: {closed}"),
+        _ = std::future::ready(()) => {}
+    }
     pool.shutdown().await;
 }
 

@@ -18,6 +18,9 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_target(false)
+        // The agent keeps stderr in the sandbox file `stderr`: plain text, no colours.
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
         .try_init();
     let config = executor::from_env(&|name| std::env::var(name).ok())
         .map_err(|e| UsageError(e.to_string()))?;
