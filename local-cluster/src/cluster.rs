@@ -193,9 +193,13 @@ impl LocalCluster {
             .map(|(_, s)| format!("http://127.0.0.1:{}", s.port))
     }
 
-    /// The shared core, for tests that inspect state.
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// How many executor containers an agent holds (None for an unknown agent).
+    pub fn container_count(&self, agent_id: &str) -> Option<usize> {
+        self.shared
+            .lock()
+            .core
+            .agent(agent_id)
+            .map(|a| a.containers().len())
     }
 
     /// Fault injection: restart an agent. Its executor streams break (TCP close, no chunk

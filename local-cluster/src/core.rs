@@ -86,17 +86,8 @@ impl Core {
         self.leader
     }
 
-    pub fn master(&self, i: usize) -> Option<&Master> {
-        self.masters.get(i)
-    }
-
     pub fn agent(&self, id: &str) -> Option<&Agent> {
         self.agents.get(id)
-    }
-
-    /// Agent ids in creation order of their ids.
-    pub fn agent_ids(&self) -> Vec<String> {
-        self.agents.keys().cloned().collect()
     }
 
     /// A fresh agent id in Mesos' style (`<uuid>-S<n>`).
@@ -310,7 +301,7 @@ impl Core {
                         MasterOut::ToAgent { agent_id, msg } => {
                             self.record_launches(&agent_id, &msg);
                             if let Some(a) = self.agents.get_mut(&agent_id) {
-                                a.from_master(msg, now);
+                                a.handle_master_message(msg, now);
                             }
                         }
                     }
@@ -336,7 +327,9 @@ impl Core {
                         // A partitioned agent's messages never arrive; its status
                         // update manager retries them after the heal.
                         AgentOut::ToMaster(_) if self.partitioned.contains(id) => {}
-                        AgentOut::ToMaster(msg) => self.masters[leader].from_agent(id, msg),
+                        AgentOut::ToMaster(msg) => {
+                            self.masters[leader].handle_agent_message(id, msg)
+                        }
                     }
                 }
             }

@@ -75,18 +75,20 @@
 // protobuf variants would only add noise.
 #![allow(clippy::large_enum_variant)]
 
-pub mod agent;
+pub(crate) mod agent;
 mod cluster;
-pub mod core;
-pub mod driver;
+pub(crate) mod core;
+pub(crate) mod driver;
 mod faults;
-pub mod master;
-pub mod msg;
-pub mod pb;
-pub mod resources;
-pub mod status;
+pub(crate) mod master;
+pub(crate) mod msg;
+pub(crate) mod pb;
+pub(crate) mod resources;
+pub(crate) mod status;
 mod validate;
-pub mod wire;
+pub(crate) mod wire;
 
+pub use agent::AgentConfig;
 pub use cluster::{ClusterConfig, LocalCluster};
 pub use core::LaunchRecord;
+pub use master::MasterConfig;

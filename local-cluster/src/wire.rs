@@ -81,6 +81,7 @@ impl Reply {
     }
 
     /// The status code of this reply.
+    #[cfg(test)]
     pub fn code(&self) -> u16 {
         match self {
             Reply::Plain { code, .. } => *code,

@@ -255,25 +255,13 @@ async fn teardown_ends_stream_kills_tasks_and_the_id_is_dead() {
     );
     // The task's process was killed.
     for _ in 0..50 {
-        let left = c
-            .shared()
-            .lock()
-            .core
-            .agent(&offer.agent_id.value)
-            .map(|a| a.containers().len());
+        let left = c.container_count(&offer.agent_id.value);
         if left == Some(0) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        c.shared()
-            .lock()
-            .core
-            .agent(&offer.agent_id.value)
-            .map(|a| a.containers().len()),
-        Some(0)
-    );
+    assert_eq!(c.container_count(&offer.agent_id.value), Some(0));
     c.shutdown().await;
 }
 
@@ -374,14 +362,7 @@ async fn failover_timeout_expiry_removes_framework_and_kills_its_tasks() {
         sub.call(&rec).await,
         (400, "Framework cannot be found".to_string())
     );
-    assert_eq!(
-        c.shared()
-            .lock()
-            .core
-            .agent(&offer.agent_id.value)
-            .map(|a| a.containers().len()),
-        Some(0)
-    );
+    assert_eq!(c.container_count(&offer.agent_id.value), Some(0));
     c.shutdown().await;
 }
 
@@ -464,12 +445,7 @@ async fn teardown_right_after_launch_kills_the_executor_promptly() {
     let agent = offer.agent_id.value.clone();
     let mut left = None;
     for _ in 0..30 {
-        left = c
-            .shared()
-            .lock()
-            .core
-            .agent(&agent)
-            .map(|a| a.containers().len());
+        left = c.container_count(&agent);
         if left == Some(0) {
             break;
         }

@@ -189,10 +189,6 @@ impl Agent {
         &self.cfg.id
     }
 
-    pub fn port(&self) -> u16 {
-        self.cfg.port
-    }
-
     pub fn phase(&self) -> Phase {
         self.phase
     }

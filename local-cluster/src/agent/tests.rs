@@ -66,7 +66,7 @@ fn head_is_retried_at_10_30_70_seconds_and_later_updates_wait() {
     }
     assert_eq!(sent_at, vec![10, 30, 70]);
     // The scheduler's ACK releases the next update at once.
-    a.from_master(
+    a.handle_master_message(
         ToAgent::Acknowledge {
             framework_id: "F".into(),
             task_id: "t".into(),
@@ -98,7 +98,7 @@ fn resubscribing_framework_gets_pending_updates_at_once_and_backoff_restarts() {
     let _ = forwarded(&mut a);
     a.tick(t0 + Duration::from_secs(10));
     assert_eq!(forwarded(&mut a).len(), 1);
-    a.from_master(
+    a.handle_master_message(
         ToAgent::ResendUpdates {
             framework_id: "F".into(),
         },

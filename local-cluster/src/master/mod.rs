@@ -179,11 +179,6 @@ impl Master {
         }
     }
 
-    /// This master's id (prefix of framework and offer ids).
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// Outputs produced since the last call.
     pub fn take_outputs(&mut self) -> Vec<MasterOut> {
         std::mem::take(&mut self.out)

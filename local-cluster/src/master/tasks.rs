@@ -14,7 +14,7 @@ use crate::status::{is_terminal, master_status, wall_secs};
 
 impl Master {
     /// A message from an agent.
-    pub fn from_agent(&mut self, agent_id: &str, msg: ToMaster) {
+    pub fn handle_agent_message(&mut self, agent_id: &str, msg: ToMaster) {
         if self.redirect.is_some() {
             return;
         }

@@ -423,7 +423,7 @@ fn latest_state_frees_resources_before_the_old_update_is_acknowledged() {
         task_id: "t".into(),
         state: v1::TaskState::TaskFinished as i32,
     };
-    m.from_agent("A", latest);
+    m.handle_agent_message("A", latest);
     assert_eq!(
         m.free("A").scalars[0],
         2000,
