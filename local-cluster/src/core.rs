@@ -37,11 +37,13 @@ pub enum Out {
 }
 
 /// One task the masters sent to an agent to launch (for "launched twice" checks).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LaunchRecord {
     pub framework_id: String,
     pub task_id: String,
     pub agent_id: String,
+    /// The TaskInfo as the master passed it on (what a test checks a launch against).
+    pub task: crate::pb::v1::TaskInfo,
 }
 
 /// The cluster state machine.

@@ -133,36 +133,20 @@ impl Core {
     }
 
     pub(crate) fn record_launches(&mut self, agent_id: &str, msg: &ToAgent) {
-        let (framework_id, tasks): (String, Vec<String>) = match msg {
-            ToAgent::RunTask { framework, task } => (
-                framework
-                    .id
-                    .as_ref()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_default(),
-                vec![task.task_id.value.clone()],
-            ),
+        let (framework, tasks) = match msg {
+            ToAgent::RunTask { framework, task } => (framework, std::slice::from_ref(task)),
             ToAgent::RunTaskGroup {
                 framework, group, ..
-            } => (
-                framework
-                    .id
-                    .as_ref()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_default(),
-                group
-                    .tasks
-                    .iter()
-                    .map(|t| t.task_id.value.clone())
-                    .collect(),
-            ),
+            } => (framework, group.tasks.as_slice()),
             _ => return,
         };
-        for task_id in tasks {
+        let framework_id = framework.id.as_ref().map(|i| i.value.clone());
+        for task in tasks {
             self.launches.push(LaunchRecord {
-                framework_id: framework_id.clone(),
-                task_id,
+                framework_id: framework_id.clone().unwrap_or_default(),
+                task_id: task.task_id.value.clone(),
                 agent_id: agent_id.to_string(),
+                task: task.clone(),
             });
         }
     }
