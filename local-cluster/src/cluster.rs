@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::agent::AgentConfig;
 use crate::core::Core;
 use crate::driver::{self, Shared, http};
+use crate::ids::{Ids, Wall};
 use crate::master::MasterConfig;
 use crate::resources::Res;
 
@@ -107,7 +108,7 @@ impl LocalCluster {
         let listener = TcpListener::bind(("127.0.0.1", cfg.master.port)).await?;
         let mut mcfg = cfg.master.clone();
         mcfg.port = listener.local_addr()?.port();
-        let shared = Shared::new(Core::new(mcfg));
+        let shared = Shared::new(Core::new(mcfg, Wall::system(), Ids::Os));
         let master = serve(listener, http::master_router(shared.clone(), 0)).await;
         let ticker = driver::spawn_ticker(shared.clone(), cfg.tick);
         let cluster = LocalCluster {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::agent::{Agent, AgentConfig, AgentOut, LaunchSpec};
+use crate::ids::{Ids, Wall};
 use crate::master::{Master, MasterConfig, MasterOut};
 use crate::pb::{exec, sched};
 use crate::wire::{Reply, Request};
@@ -61,13 +62,18 @@ pub struct Core {
     pub(crate) launches: Vec<LaunchRecord>,
     /// Masters created so far (keeps stream numbers of replaced masters apart).
     pub(crate) masters_created: u64,
+    /// Agent ids, and the sources handed to each new master and agent.
+    pub(crate) ids: Ids,
+    pub(crate) wall: Wall,
 }
 
 impl Core {
-    /// A cluster with one leading master and no agents.
-    pub fn new(master: MasterConfig) -> Core {
+    /// A cluster with one leading master and no agents; every id comes from `ids`, every
+    /// wall-clock reading from `wall` (see [`crate::ids`]).
+    pub(crate) fn new(master: MasterConfig, wall: Wall, mut ids: Ids) -> Core {
+        let first = Master::new(master, 1 << MASTER_STREAM_SHIFT, wall, ids.fork());
         Core {
-            masters: vec![Master::new(master, 1 << MASTER_STREAM_SHIFT)],
+            masters: vec![first],
             leader: 0,
             agents: BTreeMap::new(),
             next_agent: 0,
@@ -76,6 +82,8 @@ impl Core {
             stalled: BTreeSet::new(),
             launches: Vec::new(),
             masters_created: 1,
+            ids,
+            wall,
         }
     }
 
@@ -94,7 +102,7 @@ impl Core {
 
     /// A fresh agent id in Mesos' style (`<uuid>-S<n>`).
     pub fn new_agent_id(&mut self) -> String {
-        let id = format!("{}-S{}", uuid::Uuid::new_v4(), self.next_agent);
+        let id = format!("{}-S{}", self.ids.uuid(), self.next_agent);
         self.next_agent += 1;
         id
     }
@@ -102,7 +110,7 @@ impl Core {
     /// Adds a running agent and registers it with the leading master.
     pub fn add_agent(&mut self, cfg: AgentConfig, now: Instant) {
         let base = (self.agents.len() as u64 + 1) << AGENT_CONN_SHIFT;
-        let agent = Agent::new(cfg, base);
+        let agent = Agent::new(cfg, base, self.wall, self.ids.fork());
         let reg = agent.registration();
         self.agents.insert(agent.id().to_string(), agent);
         self.masters[self.leader].register_agent(reg, now);
@@ -257,8 +265,8 @@ impl Core {
             self.out.push(Out::Abort { stream });
         }
         self.masters[old].demote(&leader_addr);
-        let base = self.next_master_base();
-        self.masters.push(Master::new(cfg, base));
+        let master = self.new_master(cfg);
+        self.masters.push(master);
         self.leader = self.masters.len() - 1;
         self.point_standbys_at_leader();
         let ids: Vec<String> = self.agents.keys().cloned().collect();
@@ -341,3 +349,7 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;

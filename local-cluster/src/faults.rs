@@ -15,6 +15,13 @@ impl Core {
         self.masters_created << MASTER_STREAM_SHIFT
     }
 
+    /// A fresh master with its own stream numbers and id source.
+    pub(crate) fn new_master(&mut self, cfg: MasterConfig) -> Master {
+        let base = self.next_master_base();
+        let ids = self.ids.fork();
+        Master::new(cfg, base, self.wall, ids)
+    }
+
     /// Every non-leading master answers 307 to the leader, as a standby behind ZooKeeper
     /// does (`3n-redirect-307-non-leader.txt`).
     pub(crate) fn point_standbys_at_leader(&mut self) {
@@ -30,8 +37,8 @@ impl Core {
     /// Adds a standby master (listening on `cfg.port`, redirecting to the leader); returns
     /// its index for the driver's router.
     pub fn add_standby(&mut self, cfg: MasterConfig) -> usize {
-        let base = self.next_master_base();
-        self.masters.push(Master::new(cfg, base));
+        let master = self.new_master(cfg);
+        self.masters.push(master);
         self.point_standbys_at_leader();
         self.masters.len() - 1
     }
@@ -47,8 +54,7 @@ impl Core {
             self.out.push(Out::Abort { stream });
         }
         let cfg = self.masters[index].cfg.clone();
-        let base = self.next_master_base();
-        let mut fresh = Master::new(cfg, base);
+        let mut fresh = self.new_master(cfg);
         fresh.recovering_until = Some(now + recovery);
         self.masters[index] = fresh;
         self.leader = index;

@@ -80,6 +80,7 @@ mod cluster;
 pub(crate) mod core;
 pub(crate) mod driver;
 mod faults;
+pub(crate) mod ids;
 pub(crate) mod master;
 pub(crate) mod msg;
 pub(crate) mod pb;

@@ -1,6 +1,6 @@
-//! `TaskStatus` helpers shared by the master and the agents.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! `TaskStatus` helpers shared by the master and the agents. The timestamp and uuid come from
+//! the caller (its [`crate::ids::Wall`] and [`crate::ids::Ids`]), so the cores stay
+//! deterministic.
 
 use crate::pb::v1::{self, TaskState, TaskStatus, task_status::Reason, task_status::Source};
 
@@ -10,22 +10,15 @@ pub fn is_terminal(state: i32) -> bool {
     TaskState::try_from(state).is_ok_and(TaskState::is_terminal)
 }
 
-/// Seconds since the epoch, for `TaskStatus.timestamp` (informational only: no decision
-/// depends on it, so reading the wall clock here keeps the cores deterministic).
-pub fn wall_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-/// A master-generated status: `SOURCE_MASTER`, no uuid (never acknowledged).
+/// A master-generated status at wall time `timestamp`: `SOURCE_MASTER`, no uuid (never
+/// acknowledged).
 pub fn master_status(
     task_id: &str,
     agent_id: Option<&str>,
     state: TaskState,
     reason: Reason,
     message: &str,
+    timestamp: f64,
 ) -> TaskStatus {
     TaskStatus {
         task_id: v1::TaskId {
@@ -36,12 +29,13 @@ pub fn master_status(
         source: Some(Source::Master as i32),
         reason: Some(reason as i32),
         agent_id: agent_id.map(|a| v1::AgentId { value: a.into() }),
-        timestamp: Some(wall_secs()),
+        timestamp: Some(timestamp),
         ..Default::default()
     }
 }
 
-/// An agent-generated reliable status: `SOURCE_AGENT` with a fresh uuid.
+/// An agent-generated reliable status: `SOURCE_AGENT`; the agent stamps its timestamp and
+/// uuid when it takes the update (`Agent::enqueue_own`).
 pub fn agent_status(
     task_id: &str,
     agent_id: &str,
@@ -62,8 +56,6 @@ pub fn agent_status(
             value: agent_id.into(),
         }),
         executor_id: executor_id.map(|e| v1::ExecutorId { value: e.into() }),
-        timestamp: Some(wall_secs()),
-        uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
         ..Default::default()
     }
 }

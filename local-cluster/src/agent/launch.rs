@@ -158,7 +158,7 @@ impl Agent {
         if self.executors.contains_key(&key) {
             return;
         }
-        let container = uuid::Uuid::new_v4().to_string();
+        let container = self.ids.uuid().to_string();
         let sandbox = self
             .cfg
             .work_dir
@@ -252,7 +252,7 @@ impl Agent {
             Reason::ContainerLaunchFailed,
             message,
         );
-        self.enqueue_update(fid, st, now);
+        self.enqueue_own(fid, st, now);
     }
 
     fn kill_task(
@@ -283,7 +283,7 @@ impl Agent {
                 Reason::TaskKilledDuringLaunch,
                 "Killed before delivery to the executor",
             );
-            self.enqueue_update(fid, st, now);
+            self.enqueue_own(fid, st, now);
             return;
         }
         match (e.kind.clone(), e.conn) {
@@ -337,7 +337,7 @@ impl Agent {
         });
         if killing_cap {
             let st = command_status(&key.1, &self.cfg.id, TaskState::TaskKilling, None);
-            self.enqueue_update(&key.0, st, now);
+            self.enqueue_own(&key.0, st, now);
         }
     }
 

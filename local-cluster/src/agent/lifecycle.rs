@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{Agent, AgentOut, Executor, Kind, Phase, Termination};
 use crate::msg::ToMaster;
 use crate::pb::v1::{self, TaskState, task_status::Reason};
-use crate::status::{agent_status, is_terminal, wall_secs};
+use crate::status::{agent_status, is_terminal};
 
 impl Agent {
     /// The driver started `container`'s process; command tasks report STARTING, RUNNING.
@@ -26,7 +26,7 @@ impl Agent {
         let key = key.clone();
         for state in [TaskState::TaskStarting, TaskState::TaskRunning] {
             let st = command_status(&key.1, &self.cfg.id, state, None);
-            self.enqueue_update(&key.0, st, now);
+            self.enqueue_own(&key.0, st, now);
         }
     }
 
@@ -109,7 +109,7 @@ impl Agent {
             };
             for id in live {
                 let st = command_status(&id, &self.cfg.id, state, Some(&message));
-                self.enqueue_update(&key.0, st, now);
+                self.enqueue_own(&key.0, st, now);
             }
             return;
         }
@@ -127,7 +127,7 @@ impl Agent {
                 t.reason,
                 &t.message,
             );
-            self.enqueue_update(&key.0, st, now);
+            self.enqueue_own(&key.0, st, now);
         }
     }
 
@@ -231,7 +231,8 @@ impl Agent {
     }
 }
 
-/// An update as the command executor sends it (`SOURCE_EXECUTOR`, executor id = task id).
+/// An update as the command executor sends it (`SOURCE_EXECUTOR`, executor id = task id);
+/// stamped by `Agent::enqueue_own`.
 pub(crate) fn command_status(
     task_id: &str,
     agent_id: &str,
@@ -251,8 +252,6 @@ pub(crate) fn command_status(
         executor_id: Some(v1::ExecutorId {
             value: task_id.into(),
         }),
-        timestamp: Some(wall_secs()),
-        uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
         ..Default::default()
     }
 }

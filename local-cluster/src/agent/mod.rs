@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::ids::{Ids, Wall};
 use crate::msg::{Registration, ToMaster};
 use crate::pb::exec;
 use crate::pb::v1::{
@@ -167,12 +168,16 @@ pub struct Agent {
     /// (framework, task) → pending updates.
     pub(crate) updates: BTreeMap<(String, String), UpdateStream>,
     next_conn: u64,
+    /// Container ids and status uuids.
+    pub(crate) ids: Ids,
+    /// Status timestamps.
+    pub(crate) wall: Wall,
     out: Vec<AgentOut>,
 }
 
 impl Agent {
     /// A running agent; `conn_base` keeps its stream numbers apart from other agents'.
-    pub fn new(cfg: AgentConfig, conn_base: u64) -> Agent {
+    pub(crate) fn new(cfg: AgentConfig, conn_base: u64, wall: Wall, ids: Ids) -> Agent {
         Agent {
             cfg,
             phase: Phase::Running,
@@ -181,6 +186,8 @@ impl Agent {
             executors: BTreeMap::new(),
             updates: BTreeMap::new(),
             next_conn: conn_base,
+            ids,
+            wall,
             out: Vec::new(),
         }
     }

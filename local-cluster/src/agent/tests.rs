@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::ids::{Ids, Wall};
 use crate::msg::{ToAgent, ToMaster};
 use crate::status::agent_status;
 
@@ -13,7 +14,9 @@ fn agent() -> (Agent, Instant) {
         Res::new(1.0, 64.0, 0.0, &[]),
         PathBuf::from("/nonexistent"),
     );
-    (Agent::new(cfg, 1 << 48), Instant::now())
+    let t0 = Instant::now();
+    let wall = Wall::anchored(t0, Duration::from_secs(1_700_000_000));
+    (Agent::new(cfg, 1 << 48, wall, Ids::seeded(1)), t0)
 }
 
 fn forwarded(a: &mut Agent) -> Vec<(v1::TaskState, Vec<u8>)> {
@@ -40,6 +43,7 @@ fn head_is_retried_at_10_30_70_seconds_and_later_updates_wait() {
         v1::task_status::Reason::Reconciliation,
         "",
     );
+    let running = a.stamp(running, t0);
     let finished = agent_status(
         "t",
         "A",
@@ -48,6 +52,7 @@ fn head_is_retried_at_10_30_70_seconds_and_later_updates_wait() {
         v1::task_status::Reason::Reconciliation,
         "",
     );
+    let finished = a.stamp(finished, t0);
     a.enqueue_update("F", running.clone(), t0);
     a.enqueue_update("F", finished.clone(), t0);
     let uuid = running.uuid.clone().unwrap_or_default();
@@ -94,6 +99,7 @@ fn resubscribing_framework_gets_pending_updates_at_once_and_backoff_restarts() {
         v1::task_status::Reason::Reconciliation,
         "",
     );
+    let st = a.stamp(st, t0);
     a.enqueue_update("F", st, t0);
     let _ = forwarded(&mut a);
     a.tick(t0 + Duration::from_secs(10));

@@ -11,6 +11,20 @@ use crate::pb::v1::TaskStatus;
 use crate::status::is_terminal;
 
 impl Agent {
+    /// Stamps an update the agent made itself (agent or command-executor source) with the
+    /// time and a fresh uuid: it is reliable, so the scheduler acknowledges it by that uuid.
+    pub(crate) fn stamp(&mut self, mut status: TaskStatus, now: Instant) -> TaskStatus {
+        status.timestamp = Some(self.wall.secs(now));
+        status.uuid = Some(self.ids.uuid().as_bytes().to_vec());
+        status
+    }
+
+    /// Stamps and takes an update the agent made itself.
+    pub(crate) fn enqueue_own(&mut self, framework_id: &str, status: TaskStatus, now: Instant) {
+        let status = self.stamp(status, now);
+        self.enqueue_update(framework_id, status, now);
+    }
+
     /// Takes a reliable update (from an executor or made by the agent) into its task's stream.
     pub(crate) fn enqueue_update(
         &mut self,

@@ -94,7 +94,7 @@ async fn handle(
     };
     let shared = ep.shared.clone();
     let mut st = shared.lock();
-    let now = std::time::Instant::now();
+    let now = super::now();
     let reply = match &ep.target {
         Target::Master(i) => st.core.scheduler_request(*i, &req, now),
         Target::Agent(id) => st.core.executor_request(id, &req, now),

@@ -57,7 +57,7 @@ impl Shared {
     /// Runs `f` on the core, then executes its outputs.
     pub fn with_core<R>(self: &Arc<Self>, f: impl FnOnce(&mut Core, Instant) -> R) -> R {
         let mut st = self.lock();
-        let r = f(&mut st.core, Instant::now());
+        let r = f(&mut st.core, now());
         st.dispatch(self);
         r
     }
@@ -132,6 +132,11 @@ impl State {
             process::signal_group(*pgid, true);
         }
     }
+}
+
+/// The driver's clock: tokio's, so tests may pause and advance it.
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// Ticks the core every `every` until the returned handle is aborted.

@@ -23,7 +23,7 @@ impl Master {
         now: Instant,
     ) -> Reply {
         let stream = self.new_stream();
-        let stream_id = uuid::Uuid::new_v4().to_string();
+        let stream_id = self.ids.uuid().to_string();
         let reply = Reply::Stream {
             id: stream,
             format,

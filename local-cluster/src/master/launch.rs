@@ -66,6 +66,7 @@ impl Master {
                         state,
                         Reason::InvalidOffers,
                         &message,
+                        self.wall.secs(now),
                     );
                     self.send(fid, update_event(st));
                 }
@@ -74,7 +75,7 @@ impl Master {
         }
         let agent_id = agent.unwrap_or_default();
         for op in &accept.operations {
-            self.operation(fid, &agent_id, op, &mut pool, tasks_of(op));
+            self.operation(fid, &agent_id, op, &mut pool, tasks_of(op), now);
         }
         self.refuse(fid, &agent_id, accept.filters.as_ref(), now);
     }
@@ -86,6 +87,7 @@ impl Master {
         op: &v1::offer::Operation,
         pool: &mut Res,
         tasks: Vec<TaskInfo>,
+        now: Instant,
     ) {
         let kind = op.r#type.and_then(|t| OpType::try_from(t).ok());
         if !matches!(kind, Some(OpType::Launch) | Some(OpType::LaunchGroup)) {
@@ -122,6 +124,7 @@ impl Master {
                         TaskState::TaskError,
                         Reason::TaskInvalid,
                         &message,
+                        self.wall.secs(now),
                     );
                     self.send(fid, update_event(st));
                 }

@@ -15,6 +15,7 @@ mod tasks;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
+use crate::ids::{Ids, Wall};
 use crate::msg::{Registration, ToAgent};
 use crate::pb::sched;
 use crate::pb::v1::{self, FrameworkInfo, TaskInfo, TaskStatus};
@@ -155,16 +156,20 @@ pub struct Master {
     next_framework: u64,
     next_offer: u64,
     next_stream: u64,
+    /// Stream ids (the master id was drawn from it too).
+    pub(crate) ids: Ids,
+    /// Status timestamps.
+    pub(crate) wall: Wall,
     out: Vec<MasterOut>,
 }
 
 impl Master {
-    /// A leading master with a fresh random id; `stream_base` keeps its stream numbers
+    /// A leading master with a fresh id from `ids`; `stream_base` keeps its stream numbers
     /// apart from other masters' in the same process.
-    pub fn new(cfg: MasterConfig, stream_base: u64) -> Master {
+    pub(crate) fn new(cfg: MasterConfig, stream_base: u64, wall: Wall, mut ids: Ids) -> Master {
         Master {
             cfg,
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ids.uuid().to_string(),
             redirect: None,
             recovering_until: None,
             frameworks: BTreeMap::new(),
@@ -175,6 +180,8 @@ impl Master {
             next_framework: 0,
             next_offer: 0,
             next_stream: stream_base,
+            ids,
+            wall,
             out: Vec::new(),
         }
     }

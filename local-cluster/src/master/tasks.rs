@@ -2,7 +2,7 @@
 //! KILL, RECONCILE (answers exactly as recorded in `1-proto-stream.events.txt`), executor
 //! exits and agent loss (spec §5 "Reconciliation", "Agent failure", "Killing tasks").
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use super::Master;
 use super::offers::update_event;
@@ -10,7 +10,7 @@ use crate::msg::ToAgent;
 use crate::msg::ToMaster;
 use crate::pb::sched::{self, event::Type as EventType};
 use crate::pb::v1::{self, TaskState, task_status::Reason};
-use crate::status::{is_terminal, master_status, wall_secs};
+use crate::status::{is_terminal, master_status};
 
 impl Master {
     /// A message from an agent.
@@ -140,26 +140,25 @@ impl Master {
         tasks: &[sched::call::reconcile::Task],
         now: Instant,
     ) {
-        let _ = now;
         let pa = self
             .frameworks
             .get(fid)
             .is_some_and(|f| f.partition_aware());
         let mut answers = Vec::new();
         if tasks.is_empty() {
-            for ((f, _), t) in self.tasks.iter().filter(|((f, _), _)| f == fid) {
-                let _ = f;
-                answers.push(self.latest_state(t));
+            for (_, t) in self.tasks.iter().filter(|((f, _), _)| f == fid) {
+                answers.push(self.latest_state(t, now));
             }
         }
         for rt in tasks {
             let key = (fid.to_string(), rt.task_id.value.clone());
             let answer = match self.tasks.get(&key) {
-                Some(t) => self.latest_state(t),
+                Some(t) => self.latest_state(t, now),
                 None => self.unknown_task(
                     &rt.task_id.value,
                     rt.agent_id.as_ref().map(|a| a.value.as_str()),
                     pa,
+                    now,
                 ),
             };
             answers.push(answer);
@@ -169,7 +168,7 @@ impl Master {
         }
     }
 
-    fn latest_state(&self, t: &super::Task) -> v1::TaskStatus {
+    fn latest_state(&self, t: &super::Task, now: Instant) -> v1::TaskStatus {
         let unreachable = self
             .agents
             .get(&t.agent_id)
@@ -182,6 +181,7 @@ impl Master {
             state,
             Reason::Reconciliation,
             "Reconciliation: Latest task state",
+            self.wall.secs(now),
         );
         if unreachable {
             st.unreachable_time = t.latest.as_ref().and_then(|l| l.unreachable_time);
@@ -192,8 +192,15 @@ impl Master {
         st
     }
 
-    fn unknown_task(&self, task_id: &str, agent_id: Option<&str>, pa: bool) -> v1::TaskStatus {
+    fn unknown_task(
+        &self,
+        task_id: &str,
+        agent_id: Option<&str>,
+        pa: bool,
+        now: Instant,
+    ) -> v1::TaskStatus {
         let lost = |s: TaskState| if pa { s } else { TaskState::TaskLost };
+        let secs = self.wall.secs(now);
         match agent_id.and_then(|a| self.agents.get(a).map(|v| (a, v))) {
             Some((a, view)) if view.gone => master_status(
                 task_id,
@@ -201,6 +208,7 @@ impl Master {
                 lost(TaskState::TaskGoneByOperator),
                 Reason::Reconciliation,
                 "Reconciliation: Task is gone",
+                secs,
             ),
             Some((a, view)) if view.unreachable_since.is_some() => master_status(
                 task_id,
@@ -208,6 +216,7 @@ impl Master {
                 lost(TaskState::TaskUnreachable),
                 Reason::Reconciliation,
                 "Reconciliation: Task is unreachable",
+                secs,
             ),
             Some((a, _)) => master_status(
                 task_id,
@@ -215,6 +224,7 @@ impl Master {
                 lost(TaskState::TaskGone),
                 Reason::Reconciliation,
                 "Reconciliation: Task is unknown to the agent",
+                secs,
             ),
             None => master_status(
                 task_id,
@@ -222,6 +232,7 @@ impl Master {
                 lost(TaskState::TaskUnknown),
                 Reason::Reconciliation,
                 "Reconciliation: Task is unknown",
+                secs,
             ),
         }
     }
@@ -253,11 +264,7 @@ impl Master {
         for fid in &fids {
             self.send(fid, failure(Some(agent_id), None, None));
         }
-        let secs = wall_secs();
-        let nanos = SystemTime::UNIX_EPOCH
-            .elapsed()
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
+        let (secs, nanos) = (self.wall.secs(now), self.wall.nanos(now));
         let keys: Vec<(String, String)> = self
             .tasks
             .iter()
@@ -280,8 +287,8 @@ impl Master {
                 state,
                 Reason::AgentRemoved,
                 "Agent is unreachable",
+                secs,
             );
-            st.timestamp = Some(secs);
             if pa {
                 st.unreachable_time = Some(v1::TimeInfo { nanoseconds: nanos });
             }
@@ -327,6 +334,7 @@ impl Master {
                 TaskState::TaskGoneByOperator,
                 Reason::AgentRemovedByOperator,
                 "Agent was marked gone by an operator",
+                self.wall.secs(now),
             );
             self.send(&fid, update_event(st));
         }

@@ -5,14 +5,15 @@ use std::time::{Duration, Instant};
 use prost::Message;
 
 use super::*;
+use crate::ids::{Ids, Wall};
 use crate::msg::Registration;
 use crate::pb::sched::{Call, call, event::Type as Ev};
 use crate::pb::v1::framework_info::capability::Type as Cap;
 use crate::wire::{PROTOBUF, Reply, Request};
 
 fn master() -> (Master, Instant) {
-    let mut m = Master::new(MasterConfig::default(), 0);
     let now = Instant::now();
+    let mut m = new_master(MasterConfig::default(), now);
     m.register_agent(
         Registration {
             agent_id: "A".into(),
@@ -26,6 +27,12 @@ fn master() -> (Master, Instant) {
         now,
     );
     (m, now)
+}
+
+/// A master with reproducible ids and a fixed wall clock.
+fn new_master(cfg: MasterConfig, now: Instant) -> Master {
+    let wall = Wall::anchored(now, Duration::from_secs(1_700_000_000));
+    Master::new(cfg, 0, wall, Ids::seeded(1))
 }
 
 fn req(call: &Call, stream_id: Option<&str>) -> Request {
@@ -369,8 +376,8 @@ fn basic_auth_is_enforced_with_recorded_answers() {
         credentials: vec![("bars".into(), "barsecret".into())],
         ..MasterConfig::default()
     };
-    let mut m = Master::new(cfg, 0);
     let now = Instant::now();
+    let mut m = new_master(cfg, now);
     let mut r = req(&proto::calls::scheduler::subscribe(info(true)), None);
     assert_eq!(
         text(m.handle_request(&r, now)),
