@@ -121,7 +121,14 @@ impl SchedulerHandle {
             Err(e) => Err(SchedulerError::Internal(e.to_string())),
         };
         self.stop.cancel();
-        let _ = self.web.await;
+        // Graceful, but a client stuck on a download must not hold the scheduler up.
+        let mut web = self.web;
+        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut web)
+            .await
+            .is_err()
+        {
+            web.abort();
+        }
         result
     }
 }

@@ -30,6 +30,7 @@ impl State {
             self.framework_id = Some(fid);
         }
         self.subscribed = true;
+        self.stats.subscriptions += 1;
         // A (re-)subscription clears suppression and filters (recovery/3-scheduler-failover).
         self.suppressed = false;
         self.need_revive = false;

@@ -152,6 +152,8 @@ pub struct Stats {
     pub offers_declined: u64,
     /// Offers rescinded by the master.
     pub offers_rescinded: u64,
+    /// SUBSCRIBED events (first subscription and every re-subscription).
+    pub subscriptions: u64,
     /// UPDATE events.
     pub updates: u64,
     /// UPDATEs whose uuid was already applied.

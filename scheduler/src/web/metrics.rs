@@ -126,6 +126,11 @@ pub fn render(state: &State, now: Instant) -> String {
     let _ = writeln!(out, "mesos_miner_subscribed {}", u8::from(view.subscribed));
     let counters = [
         (
+            "mesos_miner_subscriptions_total",
+            "SUBSCRIBED events, re-subscriptions included.",
+            stats.subscriptions,
+        ),
+        (
             "mesos_miner_status_updates_total",
             "Status updates received.",
             stats.updates,
