@@ -28,11 +28,7 @@ pub enum Out {
     /// Break a stream without terminator (the peer process "died").
     Abort { stream: u64 },
     /// Fetch and start a container's process.
-    Launch {
-        agent_id: String,
-        container: String,
-        spec: LaunchSpec,
-    },
+    Launch { container: String, spec: LaunchSpec },
     /// Signal a container's process.
     Signal { container: String, kill: bool },
 }
@@ -113,7 +109,7 @@ impl Core {
         let agent = Agent::new(cfg, base, self.wall, self.ids.fork());
         let reg = agent.registration();
         self.agents.insert(agent.id().to_string(), agent);
-        self.masters[self.leader].register_agent(reg, now);
+        self.masters[self.leader].register_agent(reg);
         self.pump(now);
     }
 
@@ -179,13 +175,14 @@ impl Core {
         self.pump(now);
     }
 
-    /// Drives every timer of every master and agent.
-    pub fn tick(&mut self, now: Instant) {
+    /// Time passed: every due timer of every master and agent fires (the driver calls this
+    /// every tick; `now` is an input like any request).
+    pub fn handle_timeout(&mut self, now: Instant) {
         let leader = self.leader;
         let mut newly_running = Vec::new();
         for (id, a) in self.agents.iter_mut() {
             let was = a.phase();
-            a.tick(now);
+            a.handle_timeout(now);
             if was != a.phase() && a.phase() == crate::agent::Phase::Running {
                 newly_running.push(id.clone());
             }
@@ -193,14 +190,14 @@ impl Core {
         for id in newly_running {
             self.reregister(&id, now);
         }
-        self.masters[leader].tick(now);
+        self.masters[leader].handle_timeout(now);
         self.pump(now);
     }
 
     pub(crate) fn reregister(&mut self, agent_id: &str, now: Instant) {
         if let Some(a) = self.agents.get_mut(agent_id) {
             let reg = a.registration();
-            self.masters[self.leader].register_agent(reg, now);
+            self.masters[self.leader].register_agent(reg);
             a.registered(now);
         }
     }
@@ -297,56 +294,65 @@ impl Core {
     /// Routes master ↔ agent messages until quiet; collects the driver's outputs.
     pub(crate) fn pump(&mut self, now: Instant) {
         for _ in 0..64 {
-            let mut quiet = true;
-            for i in 0..self.masters.len() {
-                for o in self.masters[i].take_outputs() {
-                    quiet = false;
-                    match o {
-                        MasterOut::Event { stream, .. } | MasterOut::Close { stream }
-                            if self.stalled.contains(&stream) => {}
-                        MasterOut::Event { stream, event } => {
-                            self.out.push(Out::SchedEvent { stream, event })
-                        }
-                        MasterOut::Close { stream } => self.out.push(Out::Close { stream }),
-                        MasterOut::ToAgent { agent_id, msg } => {
-                            self.record_launches(&agent_id, &msg);
-                            if let Some(a) = self.agents.get_mut(&agent_id) {
-                                a.handle_master_message(msg, now);
-                            }
-                        }
-                    }
-                }
-            }
-            let leader = self.leader;
-            for (id, a) in self.agents.iter_mut() {
-                for o in a.take_outputs() {
-                    quiet = false;
-                    match o {
-                        AgentOut::Event { conn, event } => {
-                            self.out.push(Out::ExecEvent { conn, event })
-                        }
-                        AgentOut::Close { conn } => self.out.push(Out::Close { stream: conn }),
-                        AgentOut::Launch { container, spec } => self.out.push(Out::Launch {
-                            agent_id: id.clone(),
-                            container,
-                            spec,
-                        }),
-                        AgentOut::Signal { container, kill } => {
-                            self.out.push(Out::Signal { container, kill })
-                        }
-                        // A partitioned agent's messages never arrive; its status
-                        // update manager retries them after the heal.
-                        AgentOut::ToMaster(_) if self.partitioned.contains(id) => {}
-                        AgentOut::ToMaster(msg) => {
-                            self.masters[leader].handle_agent_message(id, msg)
-                        }
-                    }
-                }
-            }
-            if quiet {
+            let from_masters = self.route_master_outputs(now);
+            let from_agents = self.route_agent_outputs();
+            if !from_masters && !from_agents {
                 return;
             }
         }
+    }
+
+    /// Master outputs: events to the driver (unless the stream is stalled), commands to the
+    /// agents. Whether there were any.
+    fn route_master_outputs(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        for i in 0..self.masters.len() {
+            for o in self.masters[i].take_outputs() {
+                any = true;
+                match o {
+                    MasterOut::Event { stream, .. } | MasterOut::Close { stream }
+                        if self.stalled.contains(&stream) => {}
+                    MasterOut::Event { stream, event } => {
+                        self.out.push(Out::SchedEvent { stream, event })
+                    }
+                    MasterOut::Close { stream } => self.out.push(Out::Close { stream }),
+                    MasterOut::ToAgent { agent_id, msg } => {
+                        self.record_launches(&agent_id, &msg);
+                        if let Some(a) = self.agents.get_mut(&agent_id) {
+                            a.handle_master_message(msg, now);
+                        }
+                    }
+                }
+            }
+        }
+        any
+    }
+
+    /// Agent outputs: events, launches and signals to the driver, messages to the leading
+    /// master. Whether there were any.
+    fn route_agent_outputs(&mut self) -> bool {
+        let mut any = false;
+        let leader = self.leader;
+        for (id, a) in self.agents.iter_mut() {
+            for o in a.take_outputs() {
+                any = true;
+                let out = match o {
+                    AgentOut::Event { conn, event } => Out::ExecEvent { conn, event },
+                    AgentOut::Close { conn } => Out::Close { stream: conn },
+                    AgentOut::Launch { container, spec } => Out::Launch { container, spec },
+                    AgentOut::Signal { container, kill } => Out::Signal { container, kill },
+                    // A partitioned agent's messages never arrive; its status update
+                    // manager retries them after the heal.
+                    AgentOut::ToMaster(_) if self.partitioned.contains(id) => continue,
+                    AgentOut::ToMaster(msg) => {
+                        self.masters[leader].handle_agent_message(id, msg);
+                        continue;
+                    }
+                };
+                self.out.push(out);
+            }
+        }
+        any
     }
 }
 

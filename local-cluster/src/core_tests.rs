@@ -76,7 +76,7 @@ fn framework(checkpoint: bool) -> v1::FrameworkInfo {
 impl Sim {
     fn advance(&mut self, by: Duration) {
         self.now += by;
-        self.core.tick(self.now);
+        self.core.handle_timeout(self.now);
         self.collect();
     }
 

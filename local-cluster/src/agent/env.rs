@@ -28,51 +28,50 @@ impl Agent {
             .unwrap_or_default();
         let checkpoint = framework.checkpoint.unwrap_or(false);
         let dir = sandbox.display().to_string();
-        let mut env = vec![
-            ("LIBPROCESS_IP".to_string(), "127.0.0.1".to_string()),
-            ("LIBPROCESS_PORT".into(), "0".into()),
+        let port = self.cfg.port;
+        let mut env: Vec<(String, String)> = [
+            ("LIBPROCESS_IP", "127.0.0.1".to_string()),
+            ("LIBPROCESS_PORT", "0".into()),
+            ("MESOS_AGENT_ENDPOINT", format!("127.0.0.1:{port}")),
             (
-                "MESOS_AGENT_ENDPOINT".into(),
-                format!("127.0.0.1:{}", self.cfg.port),
-            ),
-            (
-                "MESOS_CHECKPOINT".into(),
+                "MESOS_CHECKPOINT",
                 if checkpoint { "1" } else { "0" }.into(),
             ),
-            ("MESOS_DIRECTORY".into(), dir.clone()),
-            ("MESOS_EXECUTOR_ID".into(), executor_id.into()),
+            ("MESOS_DIRECTORY", dir.clone()),
+            ("MESOS_EXECUTOR_ID", executor_id.into()),
             (
-                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
                 proto::duration::format(grace),
             ),
-            ("MESOS_FRAMEWORK_ID".into(), fid),
-            ("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into()),
-            ("MESOS_SANDBOX".into(), dir),
-            ("MESOS_SLAVE_ID".into(), self.cfg.id.clone()),
-            (
-                "MESOS_SLAVE_PID".into(),
-                format!("slave(1)@127.0.0.1:{}", self.cfg.port),
-            ),
-            ("PATH".into(), DEFAULT_PATH.into()),
-        ];
+            ("MESOS_FRAMEWORK_ID", fid),
+            ("MESOS_HTTP_COMMAND_EXECUTOR", "0".into()),
+            ("MESOS_SANDBOX", dir),
+            ("MESOS_SLAVE_ID", self.cfg.id.clone()),
+            ("MESOS_SLAVE_PID", format!("slave(1)@127.0.0.1:{port}")),
+            ("PATH", DEFAULT_PATH.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
         if checkpoint {
-            env.push((
-                "MESOS_RECOVERY_TIMEOUT".into(),
-                proto::duration::format(self.cfg.recovery_timeout),
-            ));
-            env.push((
-                "MESOS_SUBSCRIPTION_BACKOFF_MAX".into(),
-                proto::duration::format(self.cfg.reregistration_timeout),
-            ));
+            let recovery = proto::duration::format(self.cfg.recovery_timeout);
+            let backoff = proto::duration::format(self.cfg.reregistration_timeout);
+            env.push(("MESOS_RECOVERY_TIMEOUT".into(), recovery));
+            env.push(("MESOS_SUBSCRIPTION_BACKOFF_MAX".into(), backoff));
         }
-        for var in command.environment.iter().flat_map(|e| e.variables.iter()) {
-            // Secrets need an isolator we do not have; only plain values are passed on.
-            if var.r#type.is_none_or(|t| t == VarType::Value as i32) {
-                let value = var.value.clone().unwrap_or_default();
-                env.retain(|(k, _)| *k != var.name);
-                env.push((var.name.clone(), value));
-            }
-        }
+        with_command_vars(&mut env, command);
         env
+    }
+}
+
+/// The command's own variables, over ours. Secrets need an isolator we do not have; only
+/// plain values are passed on.
+fn with_command_vars(env: &mut Vec<(String, String)>, command: &CommandInfo) {
+    for var in command.environment.iter().flat_map(|e| e.variables.iter()) {
+        if var.r#type.is_none_or(|t| t == VarType::Value as i32) {
+            let value = var.value.clone().unwrap_or_default();
+            env.retain(|(k, _)| *k != var.name);
+            env.push((var.name.clone(), value));
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use super::launch::launch_event;
 use super::{Agent, AgentOut, Phase, Queued};
 use crate::msg::ToMaster;
 use crate::pb::exec::{self, call::Type as CallType, event::Type as EventType};
@@ -14,35 +15,13 @@ use crate::wire::{self, Format, Reply, Request};
 impl Agent {
     /// Handles one request to `/api/v1/executor`.
     pub fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
-        if req.method != "POST" {
-            return wire::method_not_allowed(&req.method);
-        }
-        let format = match wire::request_format(req.content_type.as_deref()) {
-            Ok(f) => f,
+        let call = match self.checked_call(req) {
+            Ok(call) => call,
             Err(reply) => return reply,
         };
-        let call: exec::Call = match wire::decode(format, &req.body) {
-            Ok(c) => c,
-            Err(reply) => return reply,
-        };
-        if call.r#type == Some(CallType::Heartbeat as i32) {
-            return Reply::accepted();
-        }
-        if let Err(e) = validate(&call) {
-            return Reply::text(400, format!("Failed to validate Executor::Call: {e}"));
-        }
-        if self.phase != Phase::Running {
-            return Reply::text(503, "Agent has not finished recovery");
-        }
         let fid = call.framework_id.value.clone();
         let eid = call.executor_id.value.clone();
-        if !self.frameworks.contains_key(&fid) {
-            return Reply::text(400, "Framework cannot be found");
-        }
         let key = (fid.clone(), eid.clone());
-        let Some(executor) = self.executors.get(&key) else {
-            return Reply::text(400, "Executor cannot be found");
-        };
         let kind = call
             .r#type
             .and_then(|t| CallType::try_from(t).ok())
@@ -54,31 +33,59 @@ impl Agent {
             };
             return self.subscribe(key, call.subscribe.unwrap_or_default(), format, now);
         }
-        if executor.conn.is_none() {
+        if self.executors.get(&key).is_some_and(|e| e.conn.is_none()) {
             return Reply::text(403, "Executor is not subscribed");
         }
-        match kind {
-            CallType::Update => {
-                if let Some(update) = call.update {
-                    self.executor_update(&fid, &eid, update.status, now);
-                }
-                Reply::accepted()
+        match (kind, call.update, call.message) {
+            (CallType::Update, Some(update), _) => {
+                self.executor_update(&fid, &eid, update.status, now)
             }
-            CallType::Message => {
-                if let Some(m) = call.message {
-                    self.push(AgentOut::ToMaster(ToMaster::ExecutorMessage {
-                        framework_id: fid,
-                        executor_id: eid,
-                        data: m.data,
-                    }));
-                }
-                Reply::accepted()
+            (CallType::Message, _, Some(m)) => {
+                self.push(AgentOut::ToMaster(ToMaster::ExecutorMessage {
+                    framework_id: fid,
+                    executor_id: eid,
+                    data: m.data,
+                }))
             }
-            _ => Reply::text(
-                501,
-                format!("Received an unexpected '{}' call", kind.as_str_name()),
-            ),
+            (CallType::Update | CallType::Message, _, _) => {}
+            _ => {
+                let name = kind.as_str_name();
+                return Reply::text(501, format!("Received an unexpected '{name}' call"));
+            }
         }
+        Reply::accepted()
+    }
+
+    /// The checks before any call type, in the agent's order; HEARTBEAT is answered here.
+    fn checked_call(&self, req: &Request) -> Result<exec::Call, Reply> {
+        if req.method != "POST" {
+            return Err(wire::method_not_allowed(&req.method));
+        }
+        let format = wire::request_format(req.content_type.as_deref())?;
+        let call: exec::Call = wire::decode(format, &req.body)?;
+        if call.r#type == Some(CallType::Heartbeat as i32) {
+            return Err(Reply::accepted());
+        }
+        if let Err(e) = validate(&call) {
+            return Err(Reply::text(
+                400,
+                format!("Failed to validate Executor::Call: {e}"),
+            ));
+        }
+        if self.phase != Phase::Running {
+            return Err(Reply::text(503, "Agent has not finished recovery"));
+        }
+        if !self.frameworks.contains_key(&call.framework_id.value) {
+            return Err(Reply::text(400, "Framework cannot be found"));
+        }
+        let key = (
+            call.framework_id.value.clone(),
+            call.executor_id.value.clone(),
+        );
+        if !self.executors.contains_key(&key) {
+            return Err(Reply::text(400, "Executor cannot be found"));
+        }
+        Ok(call)
     }
 
     /// SUBSCRIBE: a new stream, SUBSCRIBED, ACKNOWLEDGED for every carried update (recorded
@@ -91,34 +98,8 @@ impl Agent {
         now: Instant,
     ) -> Reply {
         let conn = self.new_conn();
-        let framework_info = self.frameworks.get(&key.0).cloned().unwrap_or_default();
-        let agent_info = self.agent_info();
-        let Some(e) = self.executors.get_mut(&key) else {
+        let Some((subscribed, queued)) = self.connect(&key, conn) else {
             return Reply::text(400, "Executor cannot be found");
-        };
-        let old = e.conn.replace(conn);
-        e.registration_deadline = None;
-        let mut info = e.info.clone();
-        if info.framework_id.is_none() {
-            info.framework_id = framework_info.id.clone();
-        }
-        let container = e.container.clone();
-        let queued = std::mem::take(&mut e.queued);
-        if let Some(old) = old {
-            self.push(AgentOut::Close { conn: old });
-        }
-        let subscribed = exec::Event {
-            r#type: Some(EventType::Subscribed as i32),
-            subscribed: Some(exec::event::Subscribed {
-                executor_info: info,
-                framework_info,
-                agent_info,
-                container_id: Some(v1::ContainerId {
-                    value: container,
-                    ..Default::default()
-                }),
-            }),
-            ..Default::default()
         };
         self.send(conn, subscribed);
         for u in sub.unacknowledged_updates {
@@ -132,25 +113,46 @@ impl Agent {
             self.send(conn, acknowledged(&status.task_id.value, uuid));
         }
         for q in queued {
-            let ev = match q {
-                Queued::Task(task) => exec::Event {
-                    r#type: Some(EventType::Launch as i32),
-                    launch: Some(exec::event::Launch { task }),
-                    ..Default::default()
-                },
-                Queued::Group(task_group) => exec::Event {
-                    r#type: Some(EventType::LaunchGroup as i32),
-                    launch_group: Some(exec::event::LaunchGroup { task_group }),
-                    ..Default::default()
-                },
-            };
-            self.send(conn, ev);
+            self.send(conn, launch_event(q));
         }
         Reply::Stream {
             id: conn,
             format,
             mesos_stream_id: None,
         }
+    }
+
+    /// Takes `conn` as the executor's stream (closing an older one): its SUBSCRIBED event
+    /// and the work queued for it.
+    fn connect(&mut self, key: &(String, String), conn: u64) -> Option<(exec::Event, Vec<Queued>)> {
+        let framework_info = self.frameworks.get(&key.0).cloned().unwrap_or_default();
+        let agent_info = self.agent_info();
+        let e = self.executors.get_mut(key)?;
+        let old = e.conn.replace(conn);
+        e.registration_deadline = None;
+        let mut info = e.info.clone();
+        if info.framework_id.is_none() {
+            info.framework_id = framework_info.id.clone();
+        }
+        let container_id = Some(v1::ContainerId {
+            value: e.container.clone(),
+            ..Default::default()
+        });
+        let queued = std::mem::take(&mut e.queued);
+        if let Some(old) = old {
+            self.push(AgentOut::Close { conn: old });
+        }
+        let subscribed = exec::Event {
+            r#type: Some(EventType::Subscribed as i32),
+            subscribed: Some(exec::event::Subscribed {
+                executor_info: info,
+                framework_info,
+                agent_info,
+                container_id,
+            }),
+            ..Default::default()
+        };
+        Some((subscribed, queued))
     }
 
     /// UPDATE from an executor: into the status-update manager, then ACKNOWLEDGED ("the

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::lifecycle::command_status;
 use super::{Agent, AgentOut, Executor, Kind, LaunchSpec, Queued, Termination};
 use crate::msg::ToAgent;
 use crate::pb::exec::{self, event::Type as EventType};
@@ -26,41 +25,7 @@ impl Agent {
                 framework,
                 executor,
                 group,
-            } => {
-                let exec_info = executor.clone();
-                let fid = fid_of(&framework);
-                self.frameworks.insert(fid.clone(), framework);
-                let tasks = group.tasks.clone();
-                let is_default = exec_info.r#type == Some(v1::executor_info::Type::Default as i32);
-                if is_default || uses_docker(None, Some(&exec_info)) {
-                    let msg = if is_default {
-                        "The DEFAULT executor is not supported by the local cluster"
-                    } else {
-                        NO_DOCKER
-                    };
-                    for t in tasks {
-                        self.fail_launch(
-                            &fid,
-                            &t.task_id.value,
-                            Some(&exec_info.executor_id.value),
-                            msg,
-                            now,
-                        );
-                    }
-                    return;
-                }
-                self.ensure_executor(&fid, &exec_info, Kind::Custom, now);
-                let key = (fid.clone(), exec_info.executor_id.value.clone());
-                if let Some(e) = self.executors.get_mut(&key) {
-                    for t in &tasks {
-                        e.tasks.insert(
-                            t.task_id.value.clone(),
-                            (t.clone(), TaskState::TaskStaging as i32),
-                        );
-                    }
-                }
-                self.deliver(&key, Queued::Group(group));
-            }
+            } => self.run_task_group(framework, executor, group, now),
             ToAgent::KillTask {
                 framework_id,
                 task_id,
@@ -78,40 +43,13 @@ impl Agent {
                 self.shutdown_executor(&(framework_id, executor_id), t, now);
             }
             ToAgent::ShutdownFramework { framework_id } => {
-                let keys: Vec<_> = self
-                    .executors
-                    .keys()
-                    .filter(|(f, _)| *f == framework_id)
-                    .cloned()
-                    .collect();
-                for key in keys {
-                    let t = Termination {
-                        state: TaskState::TaskKilled,
-                        reason: Reason::FrameworkRemoved,
-                        message: "Framework removed".into(),
-                    };
-                    self.shutdown_executor(&key, t, now);
-                }
-                self.updates.retain(|(f, _), _| *f != framework_id);
+                self.shutdown_framework(&framework_id, now)
             }
             ToAgent::FrameworkMessage {
                 framework_id,
                 executor_id,
                 data,
-            } => {
-                if let Some(conn) = self
-                    .executors
-                    .get(&(framework_id, executor_id))
-                    .and_then(|e| e.conn)
-                {
-                    let ev = exec::Event {
-                        r#type: Some(EventType::Message as i32),
-                        message: Some(exec::event::Message { data }),
-                        ..Default::default()
-                    };
-                    self.send(conn, ev);
-                }
-            }
+            } => self.framework_message(framework_id, executor_id, data),
             ToAgent::Acknowledge {
                 framework_id,
                 task_id,
@@ -124,6 +62,55 @@ impl Agent {
                     self.frameworks.insert(fid, framework);
                 }
             }
+        }
+    }
+
+    /// A task group for a custom executor (the DEFAULT executor and Docker are refused).
+    fn run_task_group(
+        &mut self,
+        framework: FrameworkInfo,
+        exec_info: ExecutorInfo,
+        group: v1::TaskGroupInfo,
+        now: Instant,
+    ) {
+        let fid = fid_of(&framework);
+        self.frameworks.insert(fid.clone(), framework);
+        let is_default = exec_info.r#type == Some(v1::executor_info::Type::Default as i32);
+        if is_default || uses_docker(None, Some(&exec_info)) {
+            let msg = if is_default {
+                "The DEFAULT executor is not supported by the local cluster"
+            } else {
+                NO_DOCKER
+            };
+            let eid = Some(exec_info.executor_id.value.as_str());
+            for t in &group.tasks {
+                self.fail_launch(&fid, &t.task_id.value, eid, msg, now);
+            }
+            return;
+        }
+        self.ensure_executor(&fid, &exec_info, Kind::Custom, now);
+        let key = (fid, exec_info.executor_id.value.clone());
+        if let Some(e) = self.executors.get_mut(&key) {
+            for t in &group.tasks {
+                e.tasks.insert(
+                    t.task_id.value.clone(),
+                    (t.clone(), TaskState::TaskStaging as i32),
+                );
+            }
+        }
+        self.deliver(&key, Queued::Group(group));
+    }
+
+    /// A scheduler MESSAGE, as a MESSAGE event if the executor is subscribed.
+    fn framework_message(&mut self, framework_id: String, executor_id: String, data: Vec<u8>) {
+        let key = (framework_id, executor_id);
+        if let Some(conn) = self.executors.get(&key).and_then(|e| e.conn) {
+            let ev = exec::Event {
+                r#type: Some(EventType::Message as i32),
+                message: Some(exec::event::Message { data }),
+                ..Default::default()
+            };
+            self.send(conn, ev);
         }
     }
 
@@ -159,6 +146,30 @@ impl Agent {
             return;
         }
         let container = self.ids.uuid().to_string();
+        let spec = self.launch_spec(fid, info, &container);
+        let registration_deadline =
+            (kind == Kind::Custom).then(|| now + self.cfg.registration_timeout);
+        let executor = Executor {
+            framework_id: fid.into(),
+            info: info.clone(),
+            container: container.clone(),
+            kind,
+            conn: None,
+            queued: Vec::new(),
+            tasks: BTreeMap::new(),
+            registration_deadline,
+            kill_deadline: None,
+            termination: None,
+            killed: false,
+            started: false,
+        };
+        self.executors.insert(key, executor);
+        self.push(AgentOut::Launch { container, spec });
+    }
+
+    /// Sandbox (`<work_dir>/slaves/<agent>/frameworks/<fw>/executors/<ex>/runs/<container>`),
+    /// command and environment of a new container.
+    fn launch_spec(&self, fid: &str, info: &ExecutorInfo, container: &str) -> LaunchSpec {
         let sandbox = self
             .cfg
             .work_dir
@@ -169,7 +180,7 @@ impl Agent {
             .join("executors")
             .join(&info.executor_id.value)
             .join("runs")
-            .join(&container);
+            .join(container);
         let framework = self.frameworks.get(fid).cloned().unwrap_or_default();
         let command = info.command.clone().unwrap_or_default();
         let grace = info
@@ -177,38 +188,13 @@ impl Agent {
             .as_ref()
             .map(|d| std::time::Duration::from_nanos(d.nanoseconds.max(0) as u64))
             .unwrap_or(self.cfg.shutdown_grace);
-        let env = self.executor_env(
-            &framework,
-            &info.executor_id.value,
-            &sandbox,
-            &command,
-            grace,
-        );
-        let spec = LaunchSpec {
-            sandbox: sandbox.clone(),
+        let eid = &info.executor_id.value;
+        let env = self.executor_env(&framework, eid, &sandbox, &command, grace);
+        LaunchSpec {
+            sandbox,
             command,
             env,
-        };
-        let registration_deadline =
-            (kind == Kind::Custom).then(|| now + self.cfg.registration_timeout);
-        self.executors.insert(
-            key,
-            Executor {
-                framework_id: fid.into(),
-                info: info.clone(),
-                container: container.clone(),
-                kind,
-                conn: None,
-                queued: Vec::new(),
-                tasks: BTreeMap::new(),
-                registration_deadline,
-                kill_deadline: None,
-                termination: None,
-                killed: false,
-                started: false,
-            },
-        );
-        self.push(AgentOut::Launch { container, spec });
+        }
     }
 
     /// Sends a LAUNCH / LAUNCH_GROUP now if the executor is subscribed, else queues it.
@@ -217,21 +203,7 @@ impl Agent {
             return;
         };
         match e.conn {
-            Some(conn) => {
-                let ev = match q {
-                    Queued::Task(task) => exec::Event {
-                        r#type: Some(EventType::Launch as i32),
-                        launch: Some(exec::event::Launch { task }),
-                        ..Default::default()
-                    },
-                    Queued::Group(task_group) => exec::Event {
-                        r#type: Some(EventType::LaunchGroup as i32),
-                        launch_group: Some(exec::event::LaunchGroup { task_group }),
-                        ..Default::default()
-                    },
-                };
-                self.send(conn, ev);
-            }
+            Some(conn) => self.send(conn, launch_event(q)),
             None => e.queued.push(q),
         }
     }
@@ -254,127 +226,21 @@ impl Agent {
         );
         self.enqueue_own(fid, st, now);
     }
+}
 
-    fn kill_task(
-        &mut self,
-        fid: &str,
-        task_id: &str,
-        policy: Option<v1::KillPolicy>,
-        now: Instant,
-    ) {
-        let Some((key, e)) = self
-            .executors
-            .iter_mut()
-            .find(|((f, _), e)| f == fid && e.tasks.contains_key(task_id))
-        else {
-            return;
-        };
-        let key = key.clone();
-        let queued_before = e.queued.len();
-        e.queued
-            .retain(|q| !matches!(q, Queued::Task(t) if t.task_id.value == task_id));
-        if e.queued.len() != queued_before {
-            // Killed before the executor ever saw it.
-            let st = agent_status(
-                task_id,
-                &self.cfg.id,
-                Some(&key.1),
-                TaskState::TaskKilled,
-                Reason::TaskKilledDuringLaunch,
-                "Killed before delivery to the executor",
-            );
-            self.enqueue_own(fid, st, now);
-            return;
-        }
-        match (e.kind.clone(), e.conn) {
-            (Kind::Custom, Some(conn)) => {
-                // Recorded: kill_policy is only in the event when the KILL call overrode it.
-                let ev = exec::Event {
-                    r#type: Some(EventType::Kill as i32),
-                    kill: Some(exec::event::Kill {
-                        task_id: v1::TaskId {
-                            value: task_id.into(),
-                        },
-                        kill_policy: policy,
-                    }),
-                    ..Default::default()
-                };
-                self.send(conn, ev);
-            }
-            (Kind::Custom, None) => {}
-            (Kind::Command, _) => self.kill_command(&key, policy, now),
-        }
-    }
-
-    fn kill_command(
-        &mut self,
-        key: &(String, String),
-        policy: Option<v1::KillPolicy>,
-        now: Instant,
-    ) {
-        let killing_cap = self.frameworks.get(&key.0).is_some_and(|f| {
-            f.capabilities.iter().any(|c| {
-                c.r#type == Some(v1::framework_info::capability::Type::TaskKillingState as i32)
-            })
-        });
-        let Some(e) = self.executors.get_mut(key) else {
-            return;
-        };
-        if e.killed {
-            return;
-        }
-        e.killed = true;
-        let grace = policy
-            .or_else(|| e.tasks.values().next().and_then(|(t, _)| t.kill_policy))
-            .and_then(|p| p.grace_period)
-            .map(|d| std::time::Duration::from_nanos(d.nanoseconds.max(0) as u64))
-            .unwrap_or(std::time::Duration::from_secs(3));
-        e.kill_deadline = Some(now + grace);
-        let container = e.container.clone();
-        self.push(AgentOut::Signal {
-            container,
-            kill: false,
-        });
-        if killing_cap {
-            let st = command_status(&key.1, &self.cfg.id, TaskState::TaskKilling, None);
-            self.enqueue_own(&key.0, st, now);
-        }
-    }
-
-    /// SHUTDOWN of an executor: the SHUTDOWN event, then SIGKILL after the grace period.
-    pub(crate) fn shutdown_executor(
-        &mut self,
-        key: &(String, String),
-        termination: Termination,
-        now: Instant,
-    ) {
-        let grace = self.cfg.shutdown_grace;
-        let Some(e) = self.executors.get_mut(key) else {
-            return;
-        };
-        e.termination.get_or_insert(termination);
-        e.kill_deadline.get_or_insert(now + grace);
-        let container = e.container.clone();
-        match (e.kind.clone(), e.conn) {
-            (Kind::Custom, Some(conn)) => {
-                let ev = exec::Event {
-                    r#type: Some(EventType::Shutdown as i32),
-                    ..Default::default()
-                };
-                self.send(conn, ev);
-            }
-            (Kind::Command, _) => {
-                e.killed = true;
-                self.push(AgentOut::Signal {
-                    container,
-                    kill: false,
-                });
-            }
-            (Kind::Custom, None) => self.push(AgentOut::Signal {
-                container,
-                kill: true,
-            }),
-        }
+/// The LAUNCH or LAUNCH_GROUP event of queued work.
+pub(crate) fn launch_event(q: Queued) -> exec::Event {
+    match q {
+        Queued::Task(task) => exec::Event {
+            r#type: Some(EventType::Launch as i32),
+            launch: Some(exec::event::Launch { task }),
+            ..Default::default()
+        },
+        Queued::Group(task_group) => exec::Event {
+            r#type: Some(EventType::LaunchGroup as i32),
+            launch_group: Some(exec::event::LaunchGroup { task_group }),
+            ..Default::default()
+        },
     }
 }
 

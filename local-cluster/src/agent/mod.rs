@@ -3,12 +3,14 @@
 //! the master come out ([`AgentOut`]).
 //!
 //! Module map: `http` (the `/api/v1/executor` endpoint: checks, SUBSCRIBE, UPDATE, MESSAGE),
-//! `launch` (tasks and executors: launch, kill, shutdown, exits, the command executor),
+//! `launch` (tasks and executors: launch, the command executor, Docker refusal), `kill`
+//! (KILL, SHUTDOWN), `lifecycle` (process starts and exits, deadlines, agent restarts),
 //! `updates` (the status-update manager: ordered per task, retried 10 s doubling, spec §3.5),
 //! `env` (the `MESOS_*` environment of spec §3.3).
 
 mod env;
 mod http;
+mod kill;
 mod launch;
 mod lifecycle;
 mod updates;
@@ -281,7 +283,7 @@ impl Agent {
     }
 
     /// Drives time: update retries, kill and registration deadlines, recovery.
-    pub fn tick(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Instant) {
         if let Phase::Recovering(until) = self.phase {
             if now >= until {
                 self.phase = Phase::Running;

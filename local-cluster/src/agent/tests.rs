@@ -64,7 +64,7 @@ fn head_is_retried_at_10_30_70_seconds_and_later_updates_wait() {
     // Recorded redeliveries: +10 s, +30 s, +70 s (gaps doubling from 10 s).
     let mut sent_at = Vec::new();
     for s in 1..=75 {
-        a.tick(t0 + Duration::from_secs(s));
+        a.handle_timeout(t0 + Duration::from_secs(s));
         if !forwarded(&mut a).is_empty() {
             sent_at.push(s);
         }
@@ -102,7 +102,7 @@ fn resubscribing_framework_gets_pending_updates_at_once_and_backoff_restarts() {
     let st = a.stamp(st, t0);
     a.enqueue_update("F", st, t0);
     let _ = forwarded(&mut a);
-    a.tick(t0 + Duration::from_secs(10));
+    a.handle_timeout(t0 + Duration::from_secs(10));
     assert_eq!(forwarded(&mut a).len(), 1);
     a.handle_master_message(
         ToAgent::ResendUpdates {
@@ -111,8 +111,8 @@ fn resubscribing_framework_gets_pending_updates_at_once_and_backoff_restarts() {
         t0 + Duration::from_secs(15),
     );
     assert_eq!(forwarded(&mut a).len(), 1, "resent at once");
-    a.tick(t0 + Duration::from_secs(24));
+    a.handle_timeout(t0 + Duration::from_secs(24));
     assert!(forwarded(&mut a).is_empty());
-    a.tick(t0 + Duration::from_secs(25));
+    a.handle_timeout(t0 + Duration::from_secs(25));
     assert_eq!(forwarded(&mut a).len(), 1, "backoff restarted at 10 s");
 }

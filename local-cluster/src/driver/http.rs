@@ -109,24 +109,33 @@ async fn handle(
             id,
             format,
             mesos_stream_id,
-        } => {
-            let rx = st.open_stream(id, format);
-            let body = Body::from_stream(Watched {
-                rx,
-                id,
-                shared: Some(shared.clone()),
-            });
-            let mut b = Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, format.content_type());
-            if let Some(sid) = mesos_stream_id {
-                b = b.header("Mesos-Stream-Id", sid);
-            }
-            b.body(body).unwrap_or_else(|_| text(500, "response"))
-        }
+        } => stream(&mut st, &shared, id, format, mesos_stream_id),
     };
     st.dispatch(&shared);
     response
+}
+
+/// A subscription response: 200 and a body fed by the stream's channel.
+fn stream(
+    st: &mut super::State,
+    shared: &Arc<Shared>,
+    id: u64,
+    format: wire::Format,
+    mesos_stream_id: Option<String>,
+) -> Response {
+    let rx = st.open_stream(id, format);
+    let body = Body::from_stream(Watched {
+        rx,
+        id,
+        shared: Some(shared.clone()),
+    });
+    let mut b = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, format.content_type());
+    if let Some(sid) = mesos_stream_id {
+        b = b.header("Mesos-Stream-Id", sid);
+    }
+    b.body(body).unwrap_or_else(|_| text(500, "response"))
 }
 
 fn plain(code: u16, body: String, headers: Vec<(&'static str, String)>) -> Response {

@@ -102,12 +102,7 @@ impl State {
                         )));
                     }
                 }
-                Out::Launch {
-                    agent_id,
-                    container,
-                    spec,
-                } => {
-                    let _ = agent_id;
+                Out::Launch { container, spec } => {
                     tokio::spawn(process::run(shared.clone(), container, spec));
                 }
                 Out::Signal { container, kill } => match self.children.get(&container) {
@@ -146,7 +141,7 @@ pub fn spawn_ticker(shared: Arc<Shared>, every: Duration) -> tokio::task::JoinHa
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            shared.with_core(|core, now| core.tick(now));
+            shared.with_core(|core, now| core.handle_timeout(now));
         }
     })
 }

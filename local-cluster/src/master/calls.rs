@@ -16,12 +16,7 @@ const MAX_FAILOVER: f64 = 365.0 * 24.0 * 3600.0;
 
 impl Master {
     /// SUBSCRIBE: first registration, re-subscription (failover) or a removed framework.
-    pub(crate) fn subscribe(
-        &mut self,
-        mut info: FrameworkInfo,
-        format: Format,
-        now: Instant,
-    ) -> Reply {
+    pub(crate) fn subscribe(&mut self, info: FrameworkInfo, format: Format, now: Instant) -> Reply {
         let stream = self.new_stream();
         let stream_id = self.ids.uuid().to_string();
         let reply = Reply::Stream {
@@ -30,42 +25,51 @@ impl Master {
             mesos_stream_id: Some(stream_id.clone()),
         };
         let requested = info.id.as_ref().map(|i| i.value.clone());
-        if let Some(id) = requested.as_ref().filter(|id| self.removed.contains(*id)) {
-            let _ = id;
-            // Recorded: 200, then ERROR "Framework has been removed", then the stream ends.
-            self.emit(stream, error_event("Framework has been removed"));
-            self.close(stream);
-            return reply;
-        }
-        let changes_principal = requested
-            .as_ref()
-            .and_then(|id| self.frameworks.get(id))
-            .is_some_and(|f| f.info.principal != info.principal);
-        if changes_principal {
-            // Recorded (`recovery/7-principal-takeover.txt`): 200, one ERROR, end of this
-            // stream; the framework's own subscription is not touched.
-            self.emit(
-                stream,
-                error_event("Changing framework's principal is not allowed."),
-            );
+        if let Some(refusal) = self.refusal(requested.as_deref(), &info) {
+            // Recorded: 200, one ERROR, end of this stream; the framework's own
+            // subscription is not touched (`recovery/7-principal-takeover.txt`).
+            self.emit(stream, error_event(refusal));
             self.close(stream);
             return reply;
         }
         let id = requested.unwrap_or_else(|| self.new_framework_id());
-        info.id = Some(v1::FrameworkId { value: id.clone() });
-        if let Some(old) = self.frameworks.get_mut(&id).and_then(|f| f.conn.take()) {
-            self.emit(old.stream, error_event("Framework failed over"));
-            self.close(old.stream);
-        }
-        self.rescind_framework_offers(&id, false);
         let conn = Conn {
             stream,
             stream_id,
             next_heartbeat: now + self.cfg.heartbeat,
         };
+        let info = self.connect(&id, info, conn);
+        self.emit(stream, self.subscribed(&id));
+        // Recorded: a HEARTBEAT follows SUBSCRIBED at once, before the first OFFERS.
+        self.emit(stream, event(EventType::Heartbeat));
+        self.announce(&id, &info);
+        self.allocate(now);
+        reply
+    }
+
+    /// Why a subscription asking for `requested` is refused, if it is.
+    fn refusal(&self, requested: Option<&str>, info: &FrameworkInfo) -> Option<&'static str> {
+        let id = requested?;
+        if self.removed.contains(id) {
+            return Some("Framework has been removed");
+        }
+        let known = self.frameworks.get(id)?;
+        (known.info.principal != info.principal)
+            .then_some("Changing framework's principal is not allowed.")
+    }
+
+    /// Takes the framework's subscription, failing over an older one; returns its info
+    /// with the id set.
+    fn connect(&mut self, id: &str, mut info: FrameworkInfo, conn: Conn) -> FrameworkInfo {
+        info.id = Some(v1::FrameworkId { value: id.into() });
+        if let Some(old) = self.frameworks.get_mut(id).and_then(|f| f.conn.take()) {
+            self.emit(old.stream, error_event("Framework failed over"));
+            self.close(old.stream);
+        }
+        self.rescind_framework_offers(id, false);
         // Recorded on re-subscription: "Unsuppressed offers and cleared filters".
         self.frameworks.insert(
-            id.clone(),
+            id.into(),
             Framework {
                 info: info.clone(),
                 conn: Some(conn),
@@ -74,35 +78,31 @@ impl Master {
                 filters: BTreeMap::new(),
             },
         );
-        let subscribed = sched::Event {
+        info
+    }
+
+    /// The SUBSCRIBED event for framework `id`.
+    fn subscribed(&self, id: &str) -> sched::Event {
+        sched::Event {
             r#type: Some(EventType::Subscribed as i32),
             subscribed: Some(sched::event::Subscribed {
-                framework_id: v1::FrameworkId { value: id.clone() },
+                framework_id: v1::FrameworkId { value: id.into() },
                 heartbeat_interval_seconds: Some(self.cfg.heartbeat.as_secs_f64()),
                 master_info: Some(self.info()),
             }),
             ..Default::default()
-        };
-        self.emit(stream, subscribed);
-        // Recorded: a HEARTBEAT follows SUBSCRIBED at once, before the first OFFERS.
-        self.emit(stream, event(EventType::Heartbeat));
+        }
+    }
+
+    /// Every agent learns the framework's info and resends its pending updates.
+    fn announce(&mut self, id: &str, info: &FrameworkInfo) {
         let agents: Vec<String> = self.agents.keys().cloned().collect();
         for agent_id in agents {
-            self.tell_agent(
-                &agent_id,
-                ToAgent::UpdateFramework {
-                    framework: info.clone(),
-                },
-            );
-            self.tell_agent(
-                &agent_id,
-                ToAgent::ResendUpdates {
-                    framework_id: id.clone(),
-                },
-            );
+            let framework = info.clone();
+            self.tell_agent(&agent_id, ToAgent::UpdateFramework { framework });
+            let framework_id = id.to_string();
+            self.tell_agent(&agent_id, ToAgent::ResendUpdates { framework_id });
         }
-        self.allocate(now);
-        reply
     }
 
     /// The client closed its subscription: the framework is disconnected and will be
@@ -134,104 +134,124 @@ impl Master {
             .and_then(|t| CallType::try_from(t).ok())
             .unwrap_or(CallType::Unknown);
         match kind {
-            CallType::Teardown => {
-                self.remove_framework(fid);
-                Reply::accepted()
-            }
-            CallType::Accept => {
-                if let Some(accept) = call.accept {
-                    self.accept(fid, accept, now);
-                }
-                Reply::accepted()
-            }
-            CallType::Decline => {
-                if let Some(decline) = call.decline {
-                    self.decline(fid, &decline.offer_ids, decline.filters.as_ref(), now);
-                }
-                Reply::accepted()
-            }
-            CallType::Revive => {
-                if let Some(f) = self.frameworks.get_mut(fid) {
-                    f.filters.clear();
-                    f.suppressed = false;
-                }
-                self.allocate(now);
-                Reply::accepted()
-            }
-            CallType::Suppress => {
-                if let Some(f) = self.frameworks.get_mut(fid) {
-                    f.suppressed = true;
-                }
-                Reply::accepted()
-            }
-            CallType::Kill => {
-                if let Some(kill) = call.kill {
-                    self.kill(fid, kill, now);
-                }
-                Reply::accepted()
-            }
-            CallType::Shutdown => {
-                if let Some(s) = call.shutdown {
-                    let msg = ToAgent::ShutdownExecutor {
-                        framework_id: fid.into(),
-                        executor_id: s.executor_id.value,
-                    };
-                    if self.agents.contains_key(&s.agent_id.value) {
-                        self.tell_agent(&s.agent_id.value, msg);
-                    }
-                }
-                Reply::accepted()
-            }
-            CallType::Acknowledge => {
-                if let Some(ack) = call.acknowledge {
-                    self.acknowledge(fid, ack);
-                }
-                Reply::accepted()
-            }
-            CallType::Reconcile => {
-                if let Some(r) = call.reconcile {
-                    self.reconcile(fid, &r.tasks, now);
-                }
-                Reply::accepted()
-            }
-            CallType::Message => {
-                if let Some(m) = call.message {
-                    let msg = ToAgent::FrameworkMessage {
-                        framework_id: fid.into(),
-                        executor_id: m.executor_id.value,
-                        data: m.data,
-                    };
-                    if self
-                        .agents
-                        .get(&m.agent_id.value)
-                        .is_some_and(|a| a.connected)
-                    {
-                        self.tell_agent(&m.agent_id.value, msg);
-                    }
-                }
-                Reply::accepted()
+            // A real master aborts on this (3h-unknown-call-type-master-crash.txt); we answer
+            // 501 instead, a deliberate difference.
+            CallType::Subscribe | CallType::Unknown => {
+                let name = kind.as_str_name();
+                Reply::text(501, format!("Received an unexpected '{name}' call"))
             }
             CallType::UpdateFramework => {
-                if let (Some(u), Some(f)) = (call.update_framework, self.frameworks.get_mut(fid)) {
-                    let mut info = u.framework_info;
-                    info.id = f.info.id.clone();
-                    f.info = info;
-                    f.suppressed = !u.suppressed_roles.is_empty();
+                if let Some(u) = call.update_framework {
+                    self.update_framework(fid, u);
                 }
                 Reply::text(200, "")
             }
+            _ => {
+                self.apply(fid, kind, call, now);
+                Reply::accepted()
+            }
+        }
+    }
+
+    /// The calls answered 202: one handler each (the payloads were checked present).
+    fn apply(&mut self, fid: &str, kind: CallType, call: sched::Call, now: Instant) {
+        match (kind, call) {
+            (CallType::Teardown, _) => self.remove_framework(fid),
+            (
+                CallType::Accept,
+                sched::Call {
+                    accept: Some(a), ..
+                },
+            ) => self.accept(fid, a, now),
+            (
+                CallType::Decline,
+                sched::Call {
+                    decline: Some(d), ..
+                },
+            ) => self.decline(fid, &d.offer_ids, d.filters.as_ref(), now),
+            (CallType::Revive, _) => self.revive(fid, now),
+            (CallType::Suppress, _) => self.suppress(fid),
+            (CallType::Kill, sched::Call { kill: Some(k), .. }) => self.kill(fid, k, now),
+            (
+                CallType::Shutdown,
+                sched::Call {
+                    shutdown: Some(s), ..
+                },
+            ) => self.shutdown_executor(fid, s),
+            (
+                CallType::Acknowledge,
+                sched::Call {
+                    acknowledge: Some(a),
+                    ..
+                },
+            ) => self.acknowledge(fid, a),
+            (
+                CallType::Reconcile,
+                sched::Call {
+                    reconcile: Some(r), ..
+                },
+            ) => self.reconcile(fid, &r.tasks, now),
+            (
+                CallType::Message,
+                sched::Call {
+                    message: Some(m), ..
+                },
+            ) => self.framework_message(fid, m),
             // We never make inverse offers and have no operations or requests to act on.
-            CallType::AcceptInverseOffers
-            | CallType::DeclineInverseOffers
-            | CallType::AcknowledgeOperationStatus
-            | CallType::ReconcileOperations
-            | CallType::Request => Reply::accepted(),
-            // A real master aborts on this (3h-unknown-call-type-master-crash.txt); we answer
-            // 501 instead, a deliberate difference.
-            CallType::Subscribe | CallType::Unknown => Reply::text(
-                501,
-                format!("Received an unexpected '{}' call", kind.as_str_name()),
-            ),
+            _ => {}
+        }
+    }
+
+    /// REVIVE: filters cleared, offers resume at once.
+    fn revive(&mut self, fid: &str, now: Instant) {
+        if let Some(f) = self.frameworks.get_mut(fid) {
+            f.filters.clear();
+            f.suppressed = false;
+        }
+        self.allocate(now);
+    }
+
+    /// SUPPRESS: no offers until REVIVE.
+    fn suppress(&mut self, fid: &str) {
+        if let Some(f) = self.frameworks.get_mut(fid) {
+            f.suppressed = true;
+        }
+    }
+
+    /// SHUTDOWN of one executor, forwarded to its agent.
+    fn shutdown_executor(&mut self, fid: &str, s: sched::call::Shutdown) {
+        if self.agents.contains_key(&s.agent_id.value) {
+            let msg = ToAgent::ShutdownExecutor {
+                framework_id: fid.into(),
+                executor_id: s.executor_id.value,
+            };
+            self.tell_agent(&s.agent_id.value, msg);
+        }
+    }
+
+    /// MESSAGE for an executor, forwarded if its agent is connected (best effort).
+    fn framework_message(&mut self, fid: &str, m: sched::call::Message) {
+        if self
+            .agents
+            .get(&m.agent_id.value)
+            .is_some_and(|a| a.connected)
+        {
+            let msg = ToAgent::FrameworkMessage {
+                framework_id: fid.into(),
+                executor_id: m.executor_id.value,
+                data: m.data,
+            };
+            self.tell_agent(&m.agent_id.value, msg);
+        }
+    }
+
+    /// UPDATE_FRAMEWORK: the new info (keeping the id) and suppression.
+    fn update_framework(&mut self, fid: &str, u: sched::call::UpdateFramework) {
+        if let Some(f) = self.frameworks.get_mut(fid) {
+            let mut info = u.framework_info;
+            info.id = f.info.id.clone();
+            f.info = info;
+            f.suppressed = !u.suppressed_roles.is_empty();
         }
     }
 

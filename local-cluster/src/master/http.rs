@@ -176,65 +176,67 @@ fn validate(call: &sched::Call, principal: Option<&str>) -> Result<(), String> {
         return Err("Expecting 'type' to be present".into());
     };
     if kind == CallType::Subscribe {
-        let Some(sub) = &call.subscribe else {
-            return Err("Expecting 'subscribe' to be present".into());
-        };
-        let info = &sub.framework_info;
-        if info.id.is_some() != call.framework_id.is_some()
-            || info.id.as_ref().map(|i| &i.value) != call.framework_id.as_ref().map(|i| &i.value)
-        {
-            return Err("'framework_id' differs from 'subscribe.framework_info.id'".into());
-        }
-        if let (Some(p), Some(fp)) = (principal, info.principal.as_deref()) {
-            if p != fp {
-                return Err(format!(
-                    "Authenticated principal '{p}' does not match principal '{fp}' set in `FrameworkInfo`"
-                ));
-            }
-        }
-        return Ok(());
+        return validate_subscribe(call, principal);
     }
     if call.framework_id.is_none() {
         return Err("Expecting 'framework_id' to be present".into());
     }
-    let present = |ok: bool, name: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("Expecting '{name}' to be present"))
+    if let Some(name) = missing_payload(kind, call) {
+        return Err(format!("Expecting '{name}' to be present"));
+    }
+    match &call.acknowledge {
+        Some(ack) if kind == CallType::Acknowledge && !wire::valid_uuid(&ack.uuid) => {
+            Err("Not a valid UUID".into())
         }
+        _ => Ok(()),
+    }
+}
+
+/// SUBSCRIBE: the payload, the id in both places alike, the principal as authenticated.
+fn validate_subscribe(call: &sched::Call, principal: Option<&str>) -> Result<(), String> {
+    let Some(sub) = &call.subscribe else {
+        return Err("Expecting 'subscribe' to be present".into());
     };
-    match kind {
-        CallType::Accept => present(call.accept.is_some(), "accept"),
-        CallType::Decline => present(call.decline.is_some(), "decline"),
-        CallType::AcceptInverseOffers => present(
+    let info = &sub.framework_info;
+    if info.id.as_ref().map(|i| &i.value) != call.framework_id.as_ref().map(|i| &i.value) {
+        return Err("'framework_id' differs from 'subscribe.framework_info.id'".into());
+    }
+    match (principal, info.principal.as_deref()) {
+        (Some(p), Some(fp)) if p != fp => Err(format!(
+            "Authenticated principal '{p}' does not match principal '{fp}' set in `FrameworkInfo`"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The name of the payload field a call of `kind` needs but lacks.
+fn missing_payload(kind: CallType, call: &sched::Call) -> Option<&'static str> {
+    let (present, name) = match kind {
+        CallType::Accept => (call.accept.is_some(), "accept"),
+        CallType::Decline => (call.decline.is_some(), "decline"),
+        CallType::AcceptInverseOffers => (
             call.accept_inverse_offers.is_some(),
             "accept_inverse_offers",
         ),
-        CallType::DeclineInverseOffers => present(
+        CallType::DeclineInverseOffers => (
             call.decline_inverse_offers.is_some(),
             "decline_inverse_offers",
         ),
-        CallType::Kill => present(call.kill.is_some(), "kill"),
-        CallType::Shutdown => present(call.shutdown.is_some(), "shutdown"),
-        CallType::Acknowledge => {
-            present(call.acknowledge.is_some(), "acknowledge")?;
-            match &call.acknowledge {
-                Some(ack) if !wire::valid_uuid(&ack.uuid) => Err("Not a valid UUID".into()),
-                _ => Ok(()),
-            }
-        }
-        CallType::AcknowledgeOperationStatus => present(
+        CallType::Kill => (call.kill.is_some(), "kill"),
+        CallType::Shutdown => (call.shutdown.is_some(), "shutdown"),
+        CallType::Acknowledge => (call.acknowledge.is_some(), "acknowledge"),
+        CallType::AcknowledgeOperationStatus => (
             call.acknowledge_operation_status.is_some(),
             "acknowledge_operation_status",
         ),
-        CallType::Reconcile => present(call.reconcile.is_some(), "reconcile"),
+        CallType::Reconcile => (call.reconcile.is_some(), "reconcile"),
         CallType::ReconcileOperations => {
-            present(call.reconcile_operations.is_some(), "reconcile_operations")
+            (call.reconcile_operations.is_some(), "reconcile_operations")
         }
-        CallType::Message => present(call.message.is_some(), "message"),
-        CallType::Request => present(call.request.is_some(), "request"),
-        CallType::UpdateFramework => present(call.update_framework.is_some(), "update_framework"),
-        _ => Ok(()),
-    }
+        CallType::Message => (call.message.is_some(), "message"),
+        CallType::Request => (call.request.is_some(), "request"),
+        CallType::UpdateFramework => (call.update_framework.is_some(), "update_framework"),
+        _ => (true, ""),
+    };
+    (!present).then_some(name)
 }

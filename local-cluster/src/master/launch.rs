@@ -14,24 +14,44 @@ use crate::pb::v1::{
 use crate::resources::Res;
 use crate::status::{is_terminal, master_status};
 
+/// The offers of one ACCEPT, once checked: their agent and their summed resources.
+struct Offered {
+    agent_id: String,
+    pool: Res,
+}
+
+/// Every task an operation launches.
+fn tasks_of(op: &v1::offer::Operation) -> Vec<TaskInfo> {
+    let mut v: Vec<TaskInfo> = op
+        .launch
+        .as_ref()
+        .map(|l| l.task_infos.clone())
+        .unwrap_or_default();
+    if let Some(g) = &op.launch_group {
+        v.extend(g.task_group.tasks.iter().cloned());
+    }
+    v
+}
+
 impl Master {
     /// ACCEPT: validates the offers, then runs LAUNCH / LAUNCH_GROUP operations.
     pub(crate) fn accept(&mut self, fid: &str, accept: sched::call::Accept, now: Instant) {
-        let tasks_of = |op: &v1::offer::Operation| -> Vec<TaskInfo> {
-            let mut v: Vec<TaskInfo> = op
-                .launch
-                .as_ref()
-                .map(|l| l.task_infos.clone())
-                .unwrap_or_default();
-            if let Some(g) = &op.launch_group {
-                v.extend(g.task_group.tasks.iter().cloned());
-            }
-            v
+        let mut offered = match self.take_offers(fid, &accept.offer_ids) {
+            Ok(offered) => offered,
+            Err(reason) => return self.drop_invalid(fid, &accept.operations, &reason, now),
         };
+        for op in &accept.operations {
+            self.operation(fid, op, &mut offered, now);
+        }
+        self.refuse(fid, &offered.agent_id, accept.filters.as_ref(), now);
+    }
+
+    /// Removes the accepted offers; they must exist, be this framework's and of one agent.
+    fn take_offers(&mut self, fid: &str, ids: &[v1::OfferId]) -> Result<Offered, String> {
         let mut agent: Option<String> = None;
         let mut invalid: Option<String> = None;
         let mut pool = Res::default();
-        for id in &accept.offer_ids {
+        for id in ids {
             match self.offers.get(&id.value).filter(|o| o.framework_id == fid) {
                 Some(o) if agent.as_ref().is_none_or(|a| *a == o.agent_id) => {
                     agent = Some(o.agent_id.clone());
@@ -44,49 +64,50 @@ impl Master {
             }
             self.offers.remove(&id.value);
         }
-        if accept.offer_ids.is_empty() {
-            invalid = Some("No offers specified".into());
+        match (invalid, agent) {
+            (None, Some(agent_id)) if !ids.is_empty() => Ok(Offered { agent_id, pool }),
+            (Some(reason), _) if !ids.is_empty() => Err(reason),
+            _ => Err("No offers specified".into()),
         }
+    }
+
+    /// Invalid offers: every task of the call is TASK_DROPPED (PARTITION_AWARE) or TASK_LOST.
+    fn drop_invalid(
+        &mut self,
+        fid: &str,
+        ops: &[v1::offer::Operation],
+        reason: &str,
+        now: Instant,
+    ) {
+        let message = format!("Task launched with invalid offers: {reason}");
         let pa = self
             .frameworks
             .get(fid)
             .is_some_and(|f| f.partition_aware());
-        if invalid.is_some() || agent.is_none() {
-            let message = format!("Task launched with invalid offers: {}", reason_or(&invalid));
-            let state = if pa {
-                TaskState::TaskDropped
-            } else {
-                TaskState::TaskLost
-            };
-            for op in &accept.operations {
-                for t in tasks_of(op) {
-                    let st = master_status(
-                        &t.task_id.value,
-                        Some(&t.agent_id.value),
-                        state,
-                        Reason::InvalidOffers,
-                        &message,
-                        self.wall.secs(now),
-                    );
-                    self.send(fid, update_event(st));
-                }
-            }
-            return;
+        let state = if pa {
+            TaskState::TaskDropped
+        } else {
+            TaskState::TaskLost
+        };
+        for t in ops.iter().flat_map(tasks_of) {
+            let st = master_status(
+                &t.task_id.value,
+                Some(&t.agent_id.value),
+                state,
+                Reason::InvalidOffers,
+                &message,
+                self.wall.secs(now),
+            );
+            self.send(fid, update_event(st));
         }
-        let agent_id = agent.unwrap_or_default();
-        for op in &accept.operations {
-            self.operation(fid, &agent_id, op, &mut pool, tasks_of(op), now);
-        }
-        self.refuse(fid, &agent_id, accept.filters.as_ref(), now);
     }
 
+    /// One LAUNCH or LAUNCH_GROUP: each task checked and accounted, then the agent command.
     fn operation(
         &mut self,
         fid: &str,
-        agent_id: &str,
         op: &v1::offer::Operation,
-        pool: &mut Res,
-        tasks: Vec<TaskInfo>,
+        offered: &mut Offered,
         now: Instant,
     ) {
         let kind = op.r#type.and_then(|t| OpType::try_from(t).ok());
@@ -103,87 +124,115 @@ impl Master {
             None
         };
         let group_exec = op.launch_group.as_ref().map(|g| g.executor.clone());
-        for task in tasks {
+        for task in tasks_of(op) {
             let exec = group_exec.clone().or_else(|| task.executor.clone());
             let checked = match &group_error {
                 Some(e) => Err(e.clone()),
-                None => self.check_task(
-                    fid,
-                    agent_id,
-                    &task,
-                    exec.as_ref(),
-                    group_exec.is_some(),
-                    pool,
-                ),
+                None => self.check_task(fid, offered, &task, exec.as_ref(), group_exec.is_some()),
             };
             match checked {
-                Err(message) => {
-                    let st = master_status(
-                        &task.task_id.value,
-                        Some(agent_id),
-                        TaskState::TaskError,
-                        Reason::TaskInvalid,
-                        &message,
-                        self.wall.secs(now),
-                    );
-                    self.send(fid, update_event(st));
-                }
-                Ok((task_res, exec_res)) => {
-                    pool.sub(&task_res);
-                    if let (Some(e), Some(r)) = (&exec, exec_res) {
-                        pool.sub(&r);
-                        if let Some(a) = self.agents.get_mut(agent_id) {
-                            a.executors
-                                .insert((fid.into(), e.executor_id.value.clone()), r);
-                        }
-                    }
-                    self.tasks.insert(
-                        (fid.into(), task.task_id.value.clone()),
-                        Task {
-                            agent_id: agent_id.into(),
-                            info: task.clone(),
-                            res: task_res,
-                            state: TaskState::TaskStaging as i32,
-                            latest: None,
-                        },
-                    );
-                }
+                Err(message) => self.task_error(fid, &offered.agent_id, &task, &message, now),
+                Ok(used) => self.take_task(fid, offered, task, exec.as_ref(), used),
             }
         }
+        match (&op.launch_group, group_exec, &op.launch) {
+            (Some(g), Some(exec), _) => self.run_group(fid, &offered.agent_id, g, exec),
+            (_, _, Some(l)) => self.run_tasks(fid, &offered.agent_id, &l.task_infos),
+            _ => {}
+        }
+    }
+
+    /// A task that failed its checks: TASK_ERROR with the reason.
+    fn task_error(
+        &mut self,
+        fid: &str,
+        agent_id: &str,
+        task: &TaskInfo,
+        message: &str,
+        now: Instant,
+    ) {
+        let st = master_status(
+            &task.task_id.value,
+            Some(agent_id),
+            TaskState::TaskError,
+            Reason::TaskInvalid,
+            message,
+            self.wall.secs(now),
+        );
+        self.send(fid, update_event(st));
+    }
+
+    /// A checked task: its resources (and a new executor's) leave the pool; it is STAGING.
+    fn take_task(
+        &mut self,
+        fid: &str,
+        offered: &mut Offered,
+        task: TaskInfo,
+        exec: Option<&v1::ExecutorInfo>,
+        (task_res, exec_res): (Res, Option<Res>),
+    ) {
+        offered.pool.sub(&task_res);
+        if let (Some(e), Some(r)) = (exec, exec_res) {
+            offered.pool.sub(&r);
+            if let Some(a) = self.agents.get_mut(&offered.agent_id) {
+                a.executors
+                    .insert((fid.into(), e.executor_id.value.clone()), r);
+            }
+        }
+        self.tasks.insert(
+            (fid.into(), task.task_id.value.clone()),
+            Task {
+                agent_id: offered.agent_id.clone(),
+                info: task,
+                res: task_res,
+                state: TaskState::TaskStaging as i32,
+                latest: None,
+            },
+        );
+    }
+
+    /// LAUNCH_GROUP: the group's accepted tasks go to the agent together.
+    fn run_group(
+        &mut self,
+        fid: &str,
+        agent_id: &str,
+        g: &v1::offer::operation::LaunchGroup,
+        executor: v1::ExecutorInfo,
+    ) {
         let Some(framework) = self.frameworks.get(fid).map(|f| f.info.clone()) else {
             return;
         };
-        if let (Some(g), Some(exec)) = (&op.launch_group, group_exec) {
-            let mut group = g.task_group.clone();
-            group.tasks.retain(|t| {
-                self.tasks
-                    .contains_key(&(fid.to_string(), t.task_id.value.clone()))
-            });
-            if !group.tasks.is_empty() {
-                self.tell_agent(
-                    agent_id,
-                    ToAgent::RunTaskGroup {
-                        framework,
-                        executor: exec,
-                        group,
-                    },
-                );
-            }
-        } else if let Some(l) = &op.launch {
-            for t in &l.task_infos {
-                let live = self
-                    .tasks
-                    .get(&(fid.to_string(), t.task_id.value.clone()))
-                    .is_some_and(|x| x.latest.is_none());
-                if live {
-                    self.tell_agent(
-                        agent_id,
-                        ToAgent::RunTask {
-                            framework: framework.clone(),
-                            task: t.clone(),
-                        },
-                    );
-                }
+        let mut group = g.task_group.clone();
+        group.tasks.retain(|t| {
+            self.tasks
+                .contains_key(&(fid.to_string(), t.task_id.value.clone()))
+        });
+        if !group.tasks.is_empty() {
+            let msg = ToAgent::RunTaskGroup {
+                framework,
+                executor,
+                group,
+            };
+            self.tell_agent(agent_id, msg);
+        }
+    }
+
+    /// LAUNCH: each accepted (still STAGING, never updated) task goes to the agent.
+    fn run_tasks(&mut self, fid: &str, agent_id: &str, tasks: &[TaskInfo]) {
+        let Some(framework) = self.frameworks.get(fid).map(|f| f.info.clone()) else {
+            return;
+        };
+        for t in tasks {
+            let live = self
+                .tasks
+                .get(&(fid.to_string(), t.task_id.value.clone()))
+                .is_some_and(|x| x.latest.is_none());
+            if live {
+                let msg = ToAgent::RunTask {
+                    framework: framework.clone(),
+                    task: t.clone(),
+                };
+                self.tell_agent(agent_id, msg);
             }
         }
     }
@@ -192,12 +241,12 @@ impl Master {
     fn check_task(
         &self,
         fid: &str,
-        agent_id: &str,
+        offered: &Offered,
         task: &TaskInfo,
         exec: Option<&v1::ExecutorInfo>,
         in_group: bool,
-        pool: &Res,
     ) -> Result<(Res, Option<Res>), String> {
+        let (agent_id, pool) = (offered.agent_id.as_str(), &offered.pool);
         crate::validate::task(task, agent_id, in_group)?;
         if self
             .tasks
@@ -232,10 +281,4 @@ impl Master {
         }
         Ok((task_res, exec_res))
     }
-}
-
-fn reason_or(invalid: &Option<String>) -> String {
-    invalid
-        .clone()
-        .unwrap_or_else(|| "No offers specified".into())
 }

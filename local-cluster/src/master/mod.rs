@@ -290,64 +290,61 @@ impl Master {
     }
 
     /// An agent registers (first time, after its restart, or with a new leading master).
-    pub fn register_agent(&mut self, reg: Registration, now: Instant) {
-        let _ = now;
-        for info in &reg.frameworks {
-            let id = info
-                .id
-                .as_ref()
-                .map(|i| i.value.clone())
-                .unwrap_or_default();
-            if !self.frameworks.contains_key(&id) && !self.removed.contains(&id) {
-                // A framework known only from an agent's tasks (after a master failover):
-                // it must re-subscribe; until then it is disconnected.
-                self.frameworks.insert(
-                    id,
-                    Framework {
-                        info: info.clone(),
-                        conn: None,
-                        failover_deadline: None,
-                        suppressed: false,
-                        filters: BTreeMap::new(),
-                    },
-                );
-            }
-        }
+    pub fn register_agent(&mut self, reg: Registration) {
+        self.learn_frameworks(&reg.frameworks);
         for (fw, task, state, latest) in reg.tasks {
             let res = Res::from_pb(&task.resources).unwrap_or_default();
             let key = (fw, task.task_id.value.clone());
-            self.tasks.insert(
-                key,
-                Task {
-                    agent_id: reg.agent_id.clone(),
-                    info: task,
-                    res,
-                    state,
-                    latest,
-                },
-            );
+            let task = Task {
+                agent_id: reg.agent_id.clone(),
+                info: task,
+                res,
+                state,
+                latest,
+            };
+            self.tasks.insert(key, task);
         }
         let executors = reg
             .executors
             .into_iter()
             .map(|(f, e, r)| ((f, e), r))
             .collect();
-        self.agents.insert(
-            reg.agent_id,
-            AgentView {
-                hostname: reg.hostname,
-                port: reg.port,
-                total: reg.total,
-                connected: true,
-                unreachable_since: None,
-                gone: false,
-                executors,
-            },
-        );
+        let view = AgentView {
+            hostname: reg.hostname,
+            port: reg.port,
+            total: reg.total,
+            connected: true,
+            unreachable_since: None,
+            gone: false,
+            executors,
+        };
+        self.agents.insert(reg.agent_id, view);
+    }
+
+    /// Frameworks known only from an agent's tasks (after a master failover): they must
+    /// re-subscribe; until then they are disconnected.
+    fn learn_frameworks(&mut self, infos: &[FrameworkInfo]) {
+        for info in infos {
+            let id = info
+                .id
+                .as_ref()
+                .map(|i| i.value.clone())
+                .unwrap_or_default();
+            if !self.frameworks.contains_key(&id) && !self.removed.contains(&id) {
+                let framework = Framework {
+                    info: info.clone(),
+                    conn: None,
+                    failover_deadline: None,
+                    suppressed: false,
+                    filters: BTreeMap::new(),
+                };
+                self.frameworks.insert(id, framework);
+            }
+        }
     }
 
     /// Drives time: heartbeats, failover timeouts, offer timeouts and allocation.
-    pub fn tick(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Instant) {
         if self.redirect.is_some() {
             return;
         }

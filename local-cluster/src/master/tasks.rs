@@ -22,16 +22,7 @@ impl Master {
             ToMaster::StatusUpdate {
                 framework_id,
                 status,
-            } => {
-                if let Some(t) = self
-                    .tasks
-                    .get_mut(&(framework_id.clone(), status.task_id.value.clone()))
-                {
-                    t.state = status.state;
-                    t.latest = Some(status.clone());
-                }
-                self.send(&framework_id, update_event(status));
-            }
+            } => self.status_update(&framework_id, status),
             ToMaster::LatestState {
                 framework_id,
                 task_id,
@@ -45,20 +36,7 @@ impl Master {
                 framework_id,
                 executor_id,
                 data,
-            } => {
-                let ev = sched::Event {
-                    r#type: Some(EventType::Message as i32),
-                    message: Some(sched::event::Message {
-                        agent_id: v1::AgentId {
-                            value: agent_id.into(),
-                        },
-                        executor_id: v1::ExecutorId { value: executor_id },
-                        data,
-                    }),
-                    ..Default::default()
-                };
-                self.send(&framework_id, ev);
-            }
+            } => self.executor_message(agent_id, &framework_id, executor_id, data),
             ToMaster::ExecutorExited {
                 framework_id,
                 executor_id,
@@ -69,12 +47,39 @@ impl Master {
                     a.executors
                         .remove(&(framework_id.clone(), executor_id.clone()));
                 }
+                // The executors made up for command tasks have no FAILURE event.
                 if !generated {
                     let ev = failure(Some(agent_id), Some(&executor_id), Some(status));
                     self.send(&framework_id, ev);
                 }
             }
         }
+    }
+
+    /// A status update from an agent: the task's state, then UPDATE to its framework.
+    fn status_update(&mut self, framework_id: &str, status: v1::TaskStatus) {
+        let key = (framework_id.to_string(), status.task_id.value.clone());
+        if let Some(t) = self.tasks.get_mut(&key) {
+            t.state = status.state;
+            t.latest = Some(status.clone());
+        }
+        self.send(framework_id, update_event(status));
+    }
+
+    /// An executor's MESSAGE, as a MESSAGE event for its framework.
+    fn executor_message(&mut self, agent_id: &str, fid: &str, executor_id: String, data: Vec<u8>) {
+        let ev = sched::Event {
+            r#type: Some(EventType::Message as i32),
+            message: Some(sched::event::Message {
+                agent_id: v1::AgentId {
+                    value: agent_id.into(),
+                },
+                executor_id: v1::ExecutorId { value: executor_id },
+                data,
+            }),
+            ..Default::default()
+        };
+        self.send(fid, ev);
     }
 
     /// ACKNOWLEDGE: forwarded to the agent; a terminal task whose last update is
@@ -264,7 +269,6 @@ impl Master {
         for fid in &fids {
             self.send(fid, failure(Some(agent_id), None, None));
         }
-        let (secs, nanos) = (self.wall.secs(now), self.wall.nanos(now));
         let keys: Vec<(String, String)> = self
             .tasks
             .iter()
@@ -272,35 +276,44 @@ impl Master {
             .map(|(k, _)| k.clone())
             .collect();
         for (fid, tid) in keys {
-            let pa = self
-                .frameworks
-                .get(&fid)
-                .is_some_and(|f| f.partition_aware());
-            let state = if pa {
-                TaskState::TaskUnreachable
-            } else {
-                TaskState::TaskLost
-            };
-            let mut st = master_status(
-                &tid,
-                Some(agent_id),
-                state,
-                Reason::AgentRemoved,
-                "Agent is unreachable",
-                secs,
-            );
-            if pa {
-                st.unreachable_time = Some(v1::TimeInfo { nanoseconds: nanos });
-            }
-            if let Some(t) = self.tasks.get_mut(&(fid.clone(), tid.clone())) {
-                t.state = st.state;
-                t.latest = Some(st.clone());
-            }
-            if !pa {
-                self.tasks.remove(&(fid.clone(), tid));
-            }
-            self.send(&fid, update_event(st));
+            self.lose_task(agent_id, &fid, &tid, now);
         }
+    }
+
+    /// A live task of a lost agent: TASK_UNREACHABLE (kept, PARTITION_AWARE) or TASK_LOST
+    /// (forgotten), from the master, no uuid.
+    fn lose_task(&mut self, agent_id: &str, fid: &str, tid: &str, now: Instant) {
+        let pa = self
+            .frameworks
+            .get(fid)
+            .is_some_and(|f| f.partition_aware());
+        let state = if pa {
+            TaskState::TaskUnreachable
+        } else {
+            TaskState::TaskLost
+        };
+        let mut st = master_status(
+            tid,
+            Some(agent_id),
+            state,
+            Reason::AgentRemoved,
+            "Agent is unreachable",
+            self.wall.secs(now),
+        );
+        if pa {
+            st.unreachable_time = Some(v1::TimeInfo {
+                nanoseconds: self.wall.nanos(now),
+            });
+        }
+        let key = (fid.to_string(), tid.to_string());
+        if let Some(t) = self.tasks.get_mut(&key) {
+            t.state = st.state;
+            t.latest = Some(st.clone());
+        }
+        if !pa {
+            self.tasks.remove(&key);
+        }
+        self.send(fid, update_event(st));
     }
 
     /// An operator marked the (lost) agent gone: its tasks are definitely not coming back;

@@ -14,18 +14,15 @@ use crate::wire::{PROTOBUF, Reply, Request};
 fn master() -> (Master, Instant) {
     let now = Instant::now();
     let mut m = new_master(MasterConfig::default(), now);
-    m.register_agent(
-        Registration {
-            agent_id: "A".into(),
-            hostname: "127.0.0.1".into(),
-            port: 5051,
-            total: Res::new(2.0, 1024.0, 100.0, &[(31000, 32000)]),
-            tasks: vec![],
-            executors: vec![],
-            frameworks: vec![],
-        },
-        now,
-    );
+    m.register_agent(Registration {
+        agent_id: "A".into(),
+        hostname: "127.0.0.1".into(),
+        port: 5051,
+        total: Res::new(2.0, 1024.0, 100.0, &[(31000, 32000)]),
+        tasks: vec![],
+        executors: vec![],
+        frameworks: vec![],
+    });
     (m, now)
 }
 
@@ -178,7 +175,7 @@ fn checks_come_in_mesos_order() {
         text(m.handle_request(&req(&rec, Some(&sid)), now)),
         (403, "Framework is not subscribed".into())
     );
-    m.tick(now + Duration::from_millis(1));
+    m.handle_timeout(now + Duration::from_millis(1));
     assert_eq!(
         text(m.handle_request(&req(&rec, Some(&sid)), now)),
         (400, "Framework cannot be found".into())
@@ -216,9 +213,9 @@ fn decline_filter_holds_offers_back_until_it_expires() {
         text(m.handle_request(&req(&decline, Some(&sid)), now)).0,
         202
     );
-    m.tick(now + Duration::from_secs(1));
+    m.handle_timeout(now + Duration::from_secs(1));
     assert!(!kinds(&events_of(&mut m, stream)).contains(&(Ev::Offers as i32)));
-    m.tick(now + Duration::from_millis(2100));
+    m.handle_timeout(now + Duration::from_millis(2100));
     assert!(kinds(&events_of(&mut m, stream)).contains(&(Ev::Offers as i32)));
 }
 
@@ -226,9 +223,9 @@ fn decline_filter_holds_offers_back_until_it_expires() {
 fn heartbeats_follow_the_interval() {
     let (mut m, now) = master();
     let (_, _, stream, _) = subscribe(&mut m, info(true), now);
-    m.tick(now + Duration::from_secs(14));
+    m.handle_timeout(now + Duration::from_secs(14));
     assert!(events_of(&mut m, stream).is_empty());
-    m.tick(now + Duration::from_secs(15));
+    m.handle_timeout(now + Duration::from_secs(15));
     assert_eq!(
         kinds(&events_of(&mut m, stream)),
         vec![Ev::Heartbeat as i32]
@@ -441,18 +438,15 @@ fn latest_state_frees_resources_before_the_old_update_is_acknowledged() {
 #[test]
 fn two_frameworks_both_get_offers() {
     let (mut m, now) = master();
-    m.register_agent(
-        Registration {
-            agent_id: "B".into(),
-            hostname: "127.0.0.1".into(),
-            port: 5052,
-            total: Res::new(1.0, 512.0, 0.0, &[]),
-            tasks: vec![],
-            executors: vec![],
-            frameworks: vec![],
-        },
-        now,
-    );
+    m.register_agent(Registration {
+        agent_id: "B".into(),
+        hostname: "127.0.0.1".into(),
+        port: 5052,
+        total: Res::new(1.0, 512.0, 0.0, &[]),
+        tasks: vec![],
+        executors: vec![],
+        frameworks: vec![],
+    });
     let (_, _, s1, e1) = subscribe(&mut m, info(true), now);
     let (_, _, s2, e2) = subscribe(&mut m, info(true), now);
     // The first framework took both agents; once it declines, the second one gets offers.
@@ -476,7 +470,7 @@ fn two_frameworks_both_get_offers() {
         text(m.handle_request(&req(&decline, Some(&sid1)), now)).0,
         202
     );
-    m.tick(now + Duration::from_secs(1));
+    m.handle_timeout(now + Duration::from_secs(1));
     let got: Vec<v1::Offer> = events_of(&mut m, s2)
         .into_iter()
         .filter_map(|e| e.offers)
