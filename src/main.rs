@@ -37,6 +37,8 @@ enum Command {
     Local(cmd::local::Args),
     /// The Mesos executor an agent launches (reads the MESOS_* environment).
     Executor(cmd::executor::Args),
+    /// The Mesos framework against real masters (--master http://m1:5050,http://m2:5050).
+    Scheduler(cmd::scheduler::Args),
 }
 
 /// An error in what the user gave us: printed as one line, exit code 2.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Pool(args) => cmd::pool::run(args),
         Command::Local(args) => cmd::local::run(args),
         Command::Executor(args) => cmd::executor::run(args),
+        Command::Scheduler(args) => cmd::scheduler::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

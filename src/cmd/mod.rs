@@ -7,6 +7,7 @@ pub mod local;
 pub mod mine;
 pub mod pool;
 pub mod scan;
+pub mod scheduler;
 
 use crate::UsageError;
 
