@@ -1,16 +1,14 @@
 //! The pool in `--demo` mode (no node): shares, version rolling, suggested difficulty and the
 //! connection limits, through a raw Stratum client on 127.0.0.1.
 
-mod util;
-
 use std::time::Duration;
 
+use crate::util::{Client, hash_with, nonce_meeting, submit_params, work};
 use miner_core::{Difficulty as Diff, Target};
 use pool::{Backend, Pool, PoolConfig};
 use serde_json::json;
 use stratum::Difficulty;
 use tokio::net::TcpListener;
-use util::{Client, hash_with, nonce_meeting, submit_params, work};
 
 const DIFF: f64 = 1e-7;
 

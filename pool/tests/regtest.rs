@@ -1,19 +1,17 @@
 //! The pool against real Bitcoin SV regtest nodes (spec/stratum.md Part B.4), driven by a raw
 //! Stratum client. Needs the node from scripts/regtest-node.sh (or MESOS_MINER_BITCOIND).
 
-mod util;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::util::{Client, display, find_nonce, submit_params, work};
 use pool::blocks::BlockStore;
-use pool::regtest::RegtestNodes;
 use pool::rpc::{RpcAuth, RpcError};
 use pool::{Backend, Pool, PoolConfig, PoolError};
 use serde_json::{Value, json};
 use stratum::Difficulty;
+use testkit::regtest::RegtestNodes;
 use tokio::net::TcpListener;
-use util::{Client, display, find_nonce, submit_params, work};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -32,14 +30,25 @@ async fn nodes() -> RegtestNodes {
     }
 }
 
+/// The pool's credentials for the node, read from the node's password file as an operator's
+/// `--rpc-password-file` would be.
+fn node_auth(nodes: &RegtestNodes) -> RpcAuth {
+    let password = pool::credentials::read_password_file(nodes.password_file())
+        .expect("the harness wrote the password file");
+    RpcAuth::UserPass {
+        user: nodes.rpc_user().into(),
+        password,
+    }
+}
+
 /// A pool on 127.0.0.1:0 for `nodes`, fixed share difficulty `diff`, fast polling.
 async fn start_pool(nodes: &RegtestNodes, data_dir: &Path, diff: f64, poll: Duration) -> Pool {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let payout = nodes.new_address().await.unwrap();
+    let payout = nodes.rpc().new_address().await.unwrap();
     let mut config = PoolConfig::new(
         Backend::Node {
             url: nodes.rpc_url(),
-            auth: nodes.auth(),
+            auth: node_auth(nodes),
         },
         Some(payout),
         data_dir.to_path_buf(),
@@ -77,27 +86,31 @@ async fn mine_block(client: &mut Client, worker: &str, params: &Value, en2: &[u8
 }
 
 async fn best_is(nodes: &RegtestNodes, hash: &str) -> bool {
-    nodes.rpc().get_best_block_hash().await.ok().as_deref() == Some(hash)
+    nodes.rpc().best_block_hash().await.ok().as_deref() == Some(hash)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mined_blocks_are_accepted_including_mempool_transactions() {
     let nodes = nodes().await;
     // 101 blocks more, so the wallet's first coinbase is mature and can pay (Part B.4).
-    nodes.call("generate", json!([101])).await.unwrap();
+    nodes.rpc().call("generate", json!([101])).await.unwrap();
     let data = temp_dir("accept");
     let pool = start_pool(&nodes, &data, 1e-9, Duration::from_millis(300)).await;
-    let start = nodes.rpc().get_block_count().await.unwrap();
+    let start = nodes.rpc().block_count().await.unwrap();
     let mut client = Client::connect(pool.local_addr()).await;
     let params = client.handshake("miner.w1").await;
     let hash = mine_block(&mut client, "miner.w1", &params, &[0; 8]).await;
     wait_for("first block", async || best_is(&nodes, &hash).await).await;
-    assert_eq!(nodes.rpc().get_block_count().await.unwrap(), start + 1);
+    assert_eq!(nodes.rpc().block_count().await.unwrap(), start + 1);
 
     // Transactions in the mempool reach the next job's merkle branch.
     for _ in 0..2 {
-        let to = nodes.new_address().await.unwrap();
-        nodes.call("sendtoaddress", json!([to, 1.0])).await.unwrap();
+        let to = nodes.rpc().new_address().await.unwrap();
+        nodes
+            .rpc()
+            .call("sendtoaddress", json!([to, 1.0]))
+            .await
+            .unwrap();
     }
     let params = client
         .next_notify(|p| p[4].as_array().is_some_and(|b| !b.is_empty()))
@@ -109,9 +122,9 @@ async fn mined_blocks_are_accepted_including_mempool_transactions() {
         best_is(&nodes, &hash2).await
     })
     .await;
-    let block = nodes.call("getblock", json!([hash2])).await.unwrap();
+    let block = nodes.rpc().call("getblock", json!([hash2])).await.unwrap();
     assert_eq!(block["tx"].as_array().unwrap().len(), 3, "{block}");
-    assert_eq!(nodes.rpc().get_block_count().await.unwrap(), start + 2);
+    assert_eq!(nodes.rpc().block_count().await.unwrap(), start + 2);
 
     // Both blocks were on disk before submission and are now marked accepted.
     for h in [&hash, &hash2] {
@@ -146,7 +159,7 @@ async fn a_new_tip_reaches_miners_as_a_clean_job_by_long_poll() {
     let pool = start_pool(&nodes, &data, 1e-9, Duration::from_secs(600)).await;
     let mut client = Client::connect(pool.local_addr()).await;
     client.handshake("w").await;
-    let new_tip = nodes.call("generate", json!([1])).await.unwrap()[0]
+    let new_tip = nodes.rpc().call("generate", json!([1])).await.unwrap()[0]
         .as_str()
         .unwrap()
         .to_string();
@@ -317,7 +330,7 @@ async fn wrong_rpc_password_is_fatal() {
                 password: "wrong".into(),
             },
         },
-        Some(nodes.new_address().await.unwrap()),
+        Some(nodes.rpc().new_address().await.unwrap()),
         data.clone(),
     );
     match Pool::start(listener, config).await {

@@ -1,8 +1,6 @@
 //! A tiny raw Stratum test client: JSON lines over TCP, and the header arithmetic of
 //! spec/stratum.md written out again independently of the pool's code.
 
-#![allow(dead_code)]
-
 use std::collections::VecDeque;
 use std::time::Duration;
 

@@ -1,0 +1,11 @@
+//! Test harnesses that several crates' tests share; dev-only (`publish = false`), never a
+//! dependency of a library.
+//!
+//! Owns: [`regtest`] (two connected Bitcoin SV regtest nodes on loopback, with a small
+//! JSON-RPC client of their own, [`rpc`]).
+//! Does not own: any type of the crates under test. Tests build the crate's own values
+//! (e.g. `pool::rpc::RpcAuth`) from what the harness exposes (URL, user, password file), so a
+//! harness never hands a test a second copy of a type the code under test defines.
+
+pub mod regtest;
+pub mod rpc;
