@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use miner_core::kernels::{KernelKind, select};
-use miner_core::search::{Job, Miner, NONCE_SPACE, WorkSource};
+use miner_core::search::{Miner, NONCE_SPACE, ScanJob, WorkSource};
 use miner_core::target::DIFF1;
 
 /// Nonces per measured scan: a few hundred ms on one core.
@@ -74,7 +74,7 @@ fn start_then_stop(c: &mut Criterion) {
     group.bench_function("start_job_then_stop", |b| {
         b.iter(|| {
             let (tx, rx) = mpsc::channel();
-            let job = Job {
+            let job = ScanJob {
                 id: 1,
                 source: Arc::new(Headers),
                 target: DIFF1,

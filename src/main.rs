@@ -5,6 +5,7 @@
 //! exit code 2 (see [`UsageError`]).
 
 mod cmd;
+pub mod signals;
 
 use std::process::ExitCode;
 

@@ -13,5 +13,5 @@ pub mod work;
 pub mod worker;
 
 pub use meter::{Meter, Rates};
-pub use search::{FixedHeader, Found, Job, Miner, SearchError, WorkSource};
+pub use search::{FixedHeader, Found, Miner, ScanJob, SearchError, WorkSource};
 pub use target::{DIFF1, Difficulty, Target, TargetError, hash_difficulty};

@@ -45,7 +45,7 @@ impl WorkSource for FixedHeader {
 
 /// What to search: every header of `source`, nonces `nonce_start .. nonce_start + nonce_count`.
 #[derive(Clone)]
-pub struct Job {
+pub struct ScanJob {
     /// Echoed in every [`Found`] so the caller can tell which of its jobs a share is for.
     pub id: u64,
     pub source: Arc<dyn WorkSource>,
@@ -99,7 +99,7 @@ struct Shared {
 
 /// One job as the threads see it.
 struct ActiveJob {
-    job: Job,
+    job: ScanJob,
     generation: u64,
     chunks_per_header: u64,
     next_unit: AtomicU64,
@@ -150,7 +150,7 @@ impl Miner {
     /// Replaces the current job at once and returns its generation. Shares go to `shares`;
     /// the sender is dropped when every thread is done with this job (range exhausted,
     /// replaced or stopped), so a receiver loop ends with the job.
-    pub fn start_job(&self, job: Job, shares: Sender<Found>) -> Result<u64, SearchError> {
+    pub fn start_job(&self, job: ScanJob, shares: Sender<Found>) -> Result<u64, SearchError> {
         let end = u64::from(job.nonce_start) + job.nonce_count;
         if job.nonce_count == 0 {
             return Err(SearchError::EmptyRange);
@@ -216,7 +216,7 @@ impl Miner {
         target: Target,
     ) -> Result<Vec<Found>, SearchError> {
         let (tx, rx): (Sender<Found>, Receiver<Found>) = mpsc::channel();
-        let job = Job {
+        let job = ScanJob {
             id: 0,
             source: Arc::new(FixedHeader(header)),
             target,

@@ -19,17 +19,15 @@ pub enum TargetError {
     OverflowCompact(u32),
     #[error("target must be 64 hex digits (32 bytes, display order), got {0:?}")]
     BadHex(String),
-    #[error("difficulty must be a finite number above zero, got {0}")]
-    BadDifficulty(f64),
 }
 
 /// A 256-bit target, stored as little-endian `u64` limbs; ordered as an integer.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Target([u64; 4]);
 
-/// Pool difficulty: `share target = floor(diff1_target / difficulty)`. May be fractional.
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
-pub struct Difficulty(f64);
+/// Pool difficulty, the one wire type (`stratum::Difficulty`): `share target =
+/// floor(diff1_target / difficulty)`, possibly fractional ([`Target::from_difficulty`]).
+pub use stratum::Difficulty;
 
 /// The difficulty-1 target: `0x00000000ffff0000…0`, nbits `0x1d00ffff`.
 pub const DIFF1: Target = Target([0, 0, 0, 0x0000_0000_ffff_0000]);
@@ -120,7 +118,7 @@ impl Target {
     /// diff 0.001 → `000003e7fc180000…`). Tiny difficulties saturate at [`Target::MAX`];
     /// difficulties above diff1 give [`Target::ZERO`].
     pub fn from_difficulty(difficulty: Difficulty) -> Self {
-        let (mantissa, exp10) = difficulty.decimal();
+        let (mantissa, exp10) = decimal(difficulty.value());
         let mut value = Wide(DIFF1.0.to_vec());
         if exp10 >= 0 {
             value.div_small(mantissa);
@@ -220,36 +218,15 @@ impl fmt::Debug for Target {
     }
 }
 
-impl Difficulty {
-    /// A difficulty must be finite and above zero.
-    pub fn new(value: f64) -> Result<Self, TargetError> {
-        if value.is_finite() && value > 0.0 {
-            Ok(Difficulty(value))
-        } else {
-            Err(TargetError::BadDifficulty(value))
-        }
-    }
-
-    pub fn get(self) -> f64 {
-        self.0
-    }
-
-    /// The shortest decimal `mantissa * 10^exp10` that reads back as this `f64`
-    /// (Rust's `{:e}` prints exactly that, at most 17 significant digits).
-    fn decimal(self) -> (u64, i32) {
-        let text = format!("{:e}", self.0);
-        let (digits, exp) = text.split_once('e').unwrap_or((&text, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        let mantissa = format!("{int}{frac}").parse::<u64>().unwrap_or(1).max(1);
-        (mantissa, exp - frac.len() as i32)
-    }
-}
-
-impl fmt::Display for Difficulty {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
+/// The shortest decimal `mantissa * 10^exp10` that reads back as `value`
+/// (Rust's `{:e}` prints exactly that, at most 17 significant digits).
+fn decimal(value: f64) -> (u64, i32) {
+    let text = format!("{value:e}");
+    let (digits, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mantissa = format!("{int}{frac}").parse::<u64>().unwrap_or(1).max(1);
+    (mantissa, exp - frac.len() as i32)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 
 use miner_core::kernels::{Kernel, Portable, sha256d};
 use miner_core::search::NONCE_SPACE;
-use miner_core::{Difficulty, Job, Miner, SearchError, Target, WorkSource};
+use miner_core::{Difficulty, Miner, ScanJob, SearchError, Target, WorkSource};
 
 /// (version, prev display hex, merkle display hex, time, bits, nonce) of blocks 0, 100000 and
 /// 125552 (stratum.md Part A.2).
@@ -189,7 +189,7 @@ fn threads_move_on_to_the_next_header_when_a_range_is_used_up() {
     }
     let m = miner(2);
     let (tx, rx) = mpsc::channel();
-    let job = Job {
+    let job = ScanJob {
         id: 42,
         source: Arc::new(source),
         target: easy(),
@@ -210,8 +210,8 @@ fn threads_move_on_to_the_next_header_when_a_range_is_used_up() {
     assert!(m.total_hashes() >= 3 * u64::from(count));
 }
 
-fn endless_job(id: u64, target: Target) -> Job {
-    Job {
+fn endless_job(id: u64, target: Target) -> ScanJob {
+    ScanJob {
         id,
         source: Arc::new(Rolling {
             base: genesis(),
@@ -234,7 +234,7 @@ fn a_new_job_ends_the_old_one_and_stop_ends_everything() {
     let (tx_b, rx_b) = mpsc::channel();
     let gen_b = m.start_job(endless_job(2, easy()), tx_b).expect("job b");
     assert!(gen_b > gen_a);
-    // Job A's channel closes without a stop: its threads left it for job B.
+    // ScanJob A's channel closes without a stop: its threads left it for job B.
     assert!(rx_a.iter().all(|f| f.job_id == 1));
     let second: Vec<_> = rx_b.iter().take(3).collect();
     assert!(

@@ -95,7 +95,7 @@ async fn summary_reports_shares_pool_and_hashrate() {
     tokio::spawn(api::serve(
         api_listener,
         w.status.clone(),
-        std::future::pending(),
+        tokio_util::sync::CancellationToken::new(),
     ));
     let (tcp, _) = tokio::time::timeout(PATIENCE, l.accept())
         .await

@@ -161,31 +161,6 @@ pub fn build(spec: &CoinbaseSpec) -> Result<CoinbaseParts, CoinbaseError> {
     })
 }
 
-impl CoinbaseParts {
-    /// coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2: the non-witness coinbase, whose sha256d
-    /// is the txid (the merkle leaf).
-    pub fn assemble(&self, extranonce1: &[u8], extranonce2: &[u8]) -> Vec<u8> {
-        let mut tx = Vec::with_capacity(
-            self.coinb1.len() + extranonce1.len() + extranonce2.len() + self.coinb2.len(),
-        );
-        tx.extend_from_slice(&self.coinb1);
-        tx.extend_from_slice(extranonce1);
-        tx.extend_from_slice(extranonce2);
-        tx.extend_from_slice(&self.coinb2);
-        tx
-    }
-
-    /// The coinbase as it goes into the block: for a segwit template, the witness form with
-    /// the one 32-byte zero witness reserved value (BIP141); otherwise `assembled` itself.
-    pub fn block_form(&self, assembled: &[u8]) -> Vec<u8> {
-        if self.segwit {
-            with_reserved_witness(assembled)
-        } else {
-            assembled.to_vec()
-        }
-    }
-}
-
 /// Rewrites a non-witness coinbase (version ‖ inputs ‖ outputs ‖ locktime) into the witness
 /// serialization: version ‖ 00 01 ‖ inputs ‖ outputs ‖ [1 item: 32 zero bytes] ‖ locktime.
 pub fn with_reserved_witness(non_witness: &[u8]) -> Vec<u8> {

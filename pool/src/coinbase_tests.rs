@@ -118,12 +118,12 @@ fn segwit_template_rebuilds_a_real_mainnet_coinbase() {
     assert!(parts.segwit);
     let en1 = hex::decode("4629220e").unwrap();
     let en2 = hex::decode("4781290000000000").unwrap();
-    let stripped = parts.assemble(&en1, &en2);
+    let stripped = [&parts.coinb1[..], &en1, &en2, &parts.coinb2].concat();
     assert_eq!(
         display(miner_core::kernels::sha256d(&stripped)),
         "f68394a5fa08907fbdd049401a4da25b10bd57f9301822747a23830fe328de6e"
     );
-    let full = parts.block_form(&stripped);
+    let full = with_reserved_witness(&stripped);
     assert_eq!(hex::encode(&full), BINANCE_676486);
     assert_eq!(
         display(miner_core::kernels::sha256d(&full)),
@@ -153,8 +153,7 @@ fn non_segwit_template_and_split_point() {
     assert!(!parts.segwit);
     // coinb1 ends with the scriptSig length (2 + 12) and the height push 01 68 (Part A.1).
     assert!(hex::encode(&parts.coinb1).ends_with("0e0168"));
-    let tx_bytes = parts.assemble(&[1, 2, 3, 4], &[5; 8]);
-    assert_eq!(parts.block_form(&tx_bytes), tx_bytes);
+    let tx_bytes = [&parts.coinb1[..], &[1, 2, 3, 4], &[5; 8], &parts.coinb2].concat();
     let tx: Transaction = encode::deserialize(&tx_bytes).unwrap();
     assert!(tx.is_coinbase());
     assert_eq!(tx.output[0].value.to_sat(), 5_000_000_000);

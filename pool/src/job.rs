@@ -1,6 +1,7 @@
 //! Jobs: a template plus its coinbase split and merkle branch, as sent in `mining.notify`, and
 //! the pool's proof-of-work check of a submitted share (spec/stratum.md "Turning a share into
-//! a block").
+//! a block"). The notify is the `stratum` crate's type; the header, coinbase and merkle
+//! arithmetic are `miner-core`'s, the same code the miner hashes with.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -8,9 +9,11 @@ use std::sync::Arc;
 use bitcoin::ScriptBuf;
 use miner_core::Target;
 use miner_core::kernels::sha256d;
+use miner_core::work::{self, HeaderFields, merkle};
+use stratum::methods::Notify;
+use stratum::{JobId, PrevHash, WireError};
 
-use crate::coinbase::{self, CoinbaseError, CoinbaseParts, CoinbaseSpec};
-use crate::merkle;
+use crate::coinbase::{self, CoinbaseError, CoinbaseSpec, with_reserved_witness};
 use crate::template::{Template, Tx};
 
 /// What every job's coinbase shares.
@@ -30,22 +33,21 @@ pub enum JobError {
     Coinbase(#[from] CoinbaseError),
     #[error("template nbits {0:#010x} is not a valid target")]
     Bits(u32),
+    #[error("job id: {0}")]
+    Id(#[from] WireError),
 }
 
-/// One unit of work as sent to miners.
+/// One unit of work built from a block template: the `mining.notify` miners get, and what
+/// the pool needs besides to check shares and assemble the block.
 #[derive(Debug)]
-pub struct Job {
-    pub id: String,
-    pub prevhash: [u8; 32],
-    pub version: u32,
-    pub bits: u32,
-    pub ntime: u32,
+pub struct TemplateJob {
+    /// The job as sent (its coinb1/coinb2 are the coinbase split at the extranonce slot).
+    pub notify: Notify,
     /// Earliest ntime the node accepts (median time past + 1).
     pub mintime: u32,
     pub height: u64,
-    pub clean_jobs: bool,
-    pub coinbase: CoinbaseParts,
-    pub branch: Vec<[u8; 32]>,
+    /// The block must carry the coinbase in witness form (segwit template).
+    pub segwit: bool,
     pub txs: Arc<Vec<Tx>>,
     pub network_target: Target,
 }
@@ -60,13 +62,13 @@ pub struct Solved {
     pub coinbase: Vec<u8>,
 }
 
-impl Job {
+impl TemplateJob {
     pub fn new(
         id: String,
         template: &Template,
         config: &JobConfig,
         clean_jobs: bool,
-    ) -> Result<Job, JobError> {
+    ) -> Result<TemplateJob, JobError> {
         let network_target =
             Target::from_compact(template.bits).map_err(|_| JobError::Bits(template.bits))?;
         let coinbase = coinbase::build(&CoinbaseSpec {
@@ -79,49 +81,33 @@ impl Job {
             tx_version: 1,
         })?;
         let txids: Vec<[u8; 32]> = template.txs.iter().map(|tx| tx.txid).collect();
-        Ok(Job {
-            id,
-            prevhash: template.prevhash,
+        let notify = Notify {
+            job_id: JobId::new(id)?,
+            prevhash: PrevHash::from_internal(template.prevhash),
+            coinb1: coinbase.coinb1,
+            coinb2: coinbase.coinb2,
+            merkle_branch: merkle::branch(&txids),
             version: template.version,
-            bits: template.bits,
+            nbits: template.bits,
             ntime: template.curtime.max(template.mintime),
+            clean_jobs,
+        };
+        Ok(TemplateJob {
+            notify,
             mintime: template.mintime,
             height: template.height,
-            clean_jobs,
-            coinbase,
-            branch: merkle::branch(&txids),
+            segwit: coinbase.segwit,
             txs: Arc::new(template.txs.clone()),
             network_target,
         })
     }
 
-    /// The prevhash as `mining.notify` carries it: each 4-byte word of the internal bytes
-    /// reversed (Part A.1, with the observed regtest example in the tests).
-    pub fn prevhash_notify_hex(&self) -> String {
-        let mut swapped = self.prevhash;
-        for word in swapped.chunks_mut(4) {
-            word.reverse();
-        }
-        hex::encode(swapped)
+    /// The job id.
+    pub fn id(&self) -> &str {
+        self.notify.job_id.as_str()
     }
 
-    /// The nine `mining.notify` params, in order (Part A.1 table).
-    pub fn notify_params(&self) -> serde_json::Value {
-        serde_json::json!([
-            self.id,
-            self.prevhash_notify_hex(),
-            hex::encode(&self.coinbase.coinb1),
-            hex::encode(&self.coinbase.coinb2),
-            self.branch.iter().map(hex::encode).collect::<Vec<_>>(),
-            format!("{:08x}", self.version),
-            format!("{:08x}", self.bits),
-            format!("{:08x}", self.ntime),
-            self.clean_jobs,
-        ])
-    }
-
-    /// Rebuilds the header of a share: coinbase from coinb1/en1/en2/coinb2, merkle root from
-    /// the branch, then version ‖ prevhash ‖ root ‖ ntime ‖ nbits ‖ nonce (Part A.1 "Header").
+    /// Rebuilds the header of a share with miner-core's assembly (Part A.1 "Header").
     pub fn solve(
         &self,
         extranonce1: &[u8],
@@ -130,15 +116,15 @@ impl Job {
         nonce: u32,
         version: u32,
     ) -> Solved {
-        let coinbase = self.coinbase.assemble(extranonce1, extranonce2);
-        let root = merkle::root_from_branch(sha256d(&coinbase), &self.branch);
-        let mut header = [0u8; 80];
-        header[0..4].copy_from_slice(&version.to_le_bytes());
-        header[4..36].copy_from_slice(&self.prevhash);
-        header[36..68].copy_from_slice(&root);
-        header[68..72].copy_from_slice(&ntime.to_le_bytes());
-        header[72..76].copy_from_slice(&self.bits.to_le_bytes());
-        header[76..80].copy_from_slice(&nonce.to_le_bytes());
+        let coinbase = work::coinbase(&self.notify, extranonce1, extranonce2);
+        let root = merkle::merkle_root(&coinbase, &self.notify.merkle_branch);
+        let fields = HeaderFields {
+            version,
+            merkle_root: &root,
+            ntime,
+            nonce,
+        };
+        let header = work::header(&self.notify, fields);
         Solved {
             hash: sha256d(&header),
             header,
@@ -146,9 +132,13 @@ impl Job {
         }
     }
 
-    /// header ‖ varint(1 + n) ‖ coinbase (witness form on segwit) ‖ each template tx.
+    /// header ‖ varint(1 + n) ‖ coinbase (witness form on segwit, BIP141) ‖ each template tx.
     pub fn block(&self, solved: &Solved) -> Vec<u8> {
-        let coinbase = self.coinbase.block_form(&solved.coinbase);
+        let coinbase = if self.segwit {
+            with_reserved_witness(&solved.coinbase)
+        } else {
+            solved.coinbase.clone()
+        };
         let size = 80 + 9 + coinbase.len() + self.txs.iter().map(|t| t.data.len()).sum::<usize>();
         let mut block = Vec::with_capacity(size);
         block.extend_from_slice(&solved.header);
@@ -183,7 +173,7 @@ pub fn write_varint(out: &mut Vec<u8>, n: u64) {
 /// The jobs miners may still submit to. A new prevhash voids every earlier job.
 #[derive(Debug)]
 pub struct JobBook {
-    jobs: VecDeque<Arc<Job>>,
+    jobs: VecDeque<Arc<TemplateJob>>,
     next_id: u64,
     max_jobs: usize,
     /// Random per pool start, so job ids of a restarted pool never match old ones.
@@ -202,12 +192,16 @@ impl JobBook {
 
     /// Makes the job for `template`; `clean_jobs` is set when its prevhash differs from the
     /// current job's, and then every older job is dropped (its shares become stale, code 21).
-    pub fn push(&mut self, template: &Template, config: &JobConfig) -> Result<Arc<Job>, JobError> {
+    pub fn push(
+        &mut self,
+        template: &Template,
+        config: &JobConfig,
+    ) -> Result<Arc<TemplateJob>, JobError> {
         let clean = self
             .current()
-            .is_none_or(|current| current.prevhash != template.prevhash);
+            .is_none_or(|current| current.notify.prevhash.header_bytes() != template.prevhash);
         let id = format!("{:08x}{:08x}", self.prefix, self.next_id);
-        let job = Arc::new(Job::new(id, template, config, clean)?);
+        let job = Arc::new(TemplateJob::new(id, template, config, clean)?);
         self.next_id += 1;
         if clean {
             self.jobs.clear();
@@ -219,12 +213,12 @@ impl JobBook {
         Ok(job)
     }
 
-    pub fn current(&self) -> Option<&Arc<Job>> {
+    pub fn current(&self) -> Option<&Arc<TemplateJob>> {
         self.jobs.back()
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Job>> {
-        self.jobs.iter().rev().find(|j| j.id == id).cloned()
+    pub fn get(&self, id: &str) -> Option<Arc<TemplateJob>> {
+        self.jobs.iter().rev().find(|j| j.id() == id).cloned()
     }
 }
 

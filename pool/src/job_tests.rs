@@ -1,7 +1,7 @@
 use super::*;
-use crate::coinbase::CoinbaseParts;
 use crate::template::hash_from_display;
 use bitcoin::hashes::Hash as _;
+use stratum::{Message, Method};
 
 fn display(hash: [u8; 32]) -> String {
     let mut h = hash;
@@ -10,42 +10,53 @@ fn display(hash: [u8; 32]) -> String {
 }
 
 /// spec/stratum.md Part A.2, Stratum job A: the real block 100000 as a mining.notify.
-fn job_a() -> Job {
+fn job_a() -> TemplateJob {
     let branch = [
         "c40297f730dd7b5a99567eb8d27b78758f607507c52292d02d4031895b52f2ff",
         "49aef42d78e3e9999c9e6ec9e1dddd6cb880bf3b076a03be1318ca789089308e",
     ];
-    Job {
-        id: "1".into(),
-        prevhash: hash_from_display(
-            "prev",
-            "000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250",
-        )
-        .unwrap(),
-        version: 1,
-        bits: 0x1b04864c,
-        ntime: 0x4d1b2237,
-        mintime: 0,
-        height: 100_000,
-        clean_jobs: true,
-        coinbase: CoinbaseParts {
+    let prevhash = hash_from_display(
+        "prev",
+        "000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250",
+    )
+    .unwrap();
+    TemplateJob {
+        notify: Notify {
+            job_id: JobId::new("1").unwrap(),
+            prevhash: PrevHash::from_internal(prevhash),
             coinb1: hex::decode("01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff08044c86041b02").unwrap(),
             coinb2: hex::decode("ffffffff0100f2052a010000004341041b0e8c2567c12536aa13357b79a073dc4444acb83c4ec7a0e2f99dd7457516c5817242da796924ca4e99947d087fedf9ce467cb9f7c6287078f801df276fdf84ac00000000").unwrap(),
-            segwit: false,
+            merkle_branch: branch
+                .iter()
+                .map(|b| hex::decode(b).unwrap().try_into().unwrap())
+                .collect(),
+            version: 1,
+            nbits: 0x1b04864c,
+            ntime: 0x4d1b2237,
+            clean_jobs: true,
         },
-        branch: branch
-            .iter()
-            .map(|b| hex::decode(b).unwrap().try_into().unwrap())
-            .collect(),
+        mintime: 0,
+        height: 100_000,
+        segwit: false,
         txs: Arc::new(Vec::new()),
         network_target: Target::from_compact(0x1b04864c).unwrap(),
     }
 }
 
+/// The notify line as it goes out, parsed back by the `stratum` decoder.
+fn wire_params(job: &TemplateJob) -> Vec<serde_json::Value> {
+    let line = Message::from(job.notify.to_notification()).to_line();
+    let Ok(Message::Notification(n)) = Message::parse(line.trim_end()) else {
+        panic!("a notify is a notification: {line}");
+    };
+    assert_eq!(Notify::from_params(&n.params).unwrap(), job.notify);
+    n.params
+}
+
 #[test]
 fn job_a_rebuilds_block_100000() {
     let job = job_a();
-    let params = job.notify_params();
+    let params = wire_params(&job);
     assert_eq!(
         params[1],
         "1901125004612a1701c3a621d930d31d36b607df1fccc2160002d01c00000000"
@@ -72,13 +83,14 @@ fn job_a_rebuilds_block_100000() {
 #[test]
 fn prevhash_word_swap_matches_observed_regtest_notify() {
     let mut job = job_a();
-    job.prevhash = hash_from_display(
+    let prevhash = hash_from_display(
         "prev",
         "21e60c94f7ed79a9352a7cc79436341a391c9ea147dcd144e572e4dbacd3fa8b",
     )
     .unwrap();
+    job.notify.prevhash = PrevHash::from_internal(prevhash);
     assert_eq!(
-        job.prevhash_notify_hex(),
+        wire_params(&job)[1],
         "acd3fa8be572e4db47dcd144391c9ea19436341a352a7cc7f7ed79a921e60c94"
     );
 }
@@ -143,43 +155,58 @@ fn config() -> JobConfig {
 fn job_book_clean_jobs_and_staleness() {
     let mut book = JobBook::new(4, 0xabcd);
     let j1 = book.push(&template(1, 0), &config()).unwrap();
-    assert!(j1.clean_jobs);
-    assert_eq!(j1.id, "0000abcd00000001");
+    assert!(j1.notify.clean_jobs);
+    assert_eq!(j1.id(), "0000abcd00000001");
     let j2 = book.push(&template(1, 2), &config()).unwrap();
-    assert!(!j2.clean_jobs, "same prevhash, new txs: not clean");
-    assert!(book.get(&j1.id).is_some());
+    assert!(!j2.notify.clean_jobs, "same prevhash, new txs: not clean");
+    assert!(book.get(j1.id()).is_some());
     let j3 = book.push(&template(2, 0), &config()).unwrap();
-    assert!(j3.clean_jobs);
-    assert!(book.get(&j1.id).is_none() && book.get(&j2.id).is_none());
+    assert!(j3.notify.clean_jobs);
+    assert!(book.get(j1.id()).is_none() && book.get(j2.id()).is_none());
     for _ in 0..6 {
         book.push(&template(2, 1), &config()).unwrap();
     }
-    assert!(book.get(&j3.id).is_none(), "oldest dropped beyond max_jobs");
+    assert!(
+        book.get(j3.id()).is_none(),
+        "oldest dropped beyond max_jobs"
+    );
     assert_eq!(book.current().unwrap().txs.len(), 1);
 }
 
 #[test]
 fn job_ntime_is_not_before_mintime() {
     let mut t = template(1, 0);
-    let job = Job::new("x".into(), &t, &config(), true).unwrap();
-    assert_eq!(job.ntime, 1000);
+    let job = TemplateJob::new("x".into(), &t, &config(), true).unwrap();
+    assert_eq!(job.notify.ntime, 1000);
     t.mintime = 1200;
-    let job = Job::new("x".into(), &t, &config(), true).unwrap();
-    assert_eq!(job.ntime, 1200);
+    let job = TemplateJob::new("x".into(), &t, &config(), true).unwrap();
+    assert_eq!(job.notify.ntime, 1200);
 }
 
 #[test]
 fn template_job_solves_to_a_consistent_block() {
     // With transactions: the header's root is the full tree over [coinbase, txids...].
     let t = template(7, 3);
-    let job = Job::new("x".into(), &t, &config(), true).unwrap();
-    let solved = job.solve(&[1, 2, 3, 4], &[9; 8], job.ntime, 5, job.version);
+    let job = TemplateJob::new("x".into(), &t, &config(), true).unwrap();
+    let solved = job.solve(
+        &[1, 2, 3, 4],
+        &[9; 8],
+        job.notify.ntime,
+        5,
+        job.notify.version,
+    );
     let mut leaves = vec![sha256d(&solved.coinbase)];
     leaves.extend(t.txs.iter().map(|tx| tx.txid));
     assert_eq!(&solved.header[36..68], &merkle::root(&leaves).unwrap()[..]);
     // Without: rust-bitcoin parses the block, agrees on the root and reads the BIP34 height.
-    let job = Job::new("y".into(), &template(7, 0), &config(), true).unwrap();
-    let solved = job.solve(&[1, 2, 3, 4], &[9; 8], job.ntime, 5, job.version);
+    let job = TemplateJob::new("y".into(), &template(7, 0), &config(), true).unwrap();
+    let solved = job.solve(
+        &[1, 2, 3, 4],
+        &[9; 8],
+        job.notify.ntime,
+        5,
+        job.notify.version,
+    );
     let block: bitcoin::Block =
         bitcoin::consensus::encode::deserialize(&job.block(&solved)).unwrap();
     assert!(block.check_merkle_root());
@@ -194,8 +221,14 @@ fn segwit_template_puts_the_witness_coinbase_in_the_block() {
     let mut t = template(3, 1);
     let commitment = format!("6a24aa21a9ed{}", "11".repeat(32));
     t.witness_commitment = Some(hex::decode(&commitment).unwrap());
-    let job = Job::new("s".into(), &t, &config(), true).unwrap();
-    let solved = job.solve(&[1, 2, 3, 4], &[0; 8], job.ntime, 0, job.version);
+    let job = TemplateJob::new("s".into(), &t, &config(), true).unwrap();
+    let solved = job.solve(
+        &[1, 2, 3, 4],
+        &[0; 8],
+        job.notify.ntime,
+        0,
+        job.notify.version,
+    );
     // The txid (merkle leaf) is of the stripped coinbase …
     let stripped: bitcoin::Transaction =
         bitcoin::consensus::encode::deserialize(&solved.coinbase).unwrap();

@@ -2,13 +2,14 @@
 //! submission.
 //!
 //! It owns the bitcoind JSON-RPC client ([`rpc`]), coinbase construction ([`coinbase`]),
-//! merkle branches ([`merkle`]), jobs and the proof-of-work check of shares ([`job`]), the
-//! durable store of found blocks ([`blocks`]), template sources (node long-poll/polling, or
-//! `--demo`: [`source`]), the tokio server ([`server`]) and `GET /status` ([`stats`],
-//! [`status`]). The Stratum wire protocol and per-connection session rules (form checks,
-//! codes 20–25, vardiff, version rolling) belong to the `stratum` crate; hashing and targets
-//! to `miner-core`. [`regtest`] starts real regtest nodes for tests. [`credentials`] reads
-//! the node's password or cookie file for every caller (the CLI and the Mesos executor);
+//! jobs and the proof-of-work check of shares ([`job`]), the durable store of found blocks
+//! ([`blocks`]), template sources (node long-poll/polling, or `--demo`: [`source`]), the
+//! tokio server ([`server`]) and `GET /status` ([`stats`], [`status`]). The Stratum wire
+//! protocol and per-connection session rules (form checks, codes 20–25, vardiff, version
+//! rolling) belong to the `stratum` crate; hashing, targets, and header, coinbase and merkle
+//! assembly to `miner-core`. [`regtest`] starts real regtest nodes for tests.
+//! [`credentials`] reads the node's password or cookie file for every caller (the CLI and
+//! the Mesos executor);
 //! [`Pool::closed`] tells a host that the pool died on its own.
 //!
 //! Use as a library (tests bind `127.0.0.1:0`):
@@ -27,7 +28,6 @@ pub mod blocks;
 pub mod coinbase;
 pub mod credentials;
 pub mod job;
-pub mod merkle;
 pub mod regtest;
 pub mod rpc;
 pub mod server;

@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::rpc::{RpcClient, RpcError};
 use crate::stats::NodeHealth;
@@ -24,10 +25,11 @@ async fn fetch(
     Template::from_rpc(&raw).map_err(|e| RpcError::BadReply(e.to_string()))
 }
 
-async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+/// Sleeps `d`; true when `stop` was cancelled first.
+async fn sleep_or_stop(d: Duration, stop: &CancellationToken) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => false,
-        _ = stop.changed() => true,
+        _ = stop.cancelled() => true,
     }
 }
 
@@ -40,7 +42,7 @@ pub async fn poll_node(
     wake: Arc<Notify>,
     out: mpsc::Sender<Template>,
     health: Arc<Mutex<NodeHealth>>,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut failures = 0u32;
     loop {
@@ -67,7 +69,7 @@ pub async fn poll_node(
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = wake.notified() => {}
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         }
     }
 }
@@ -78,13 +80,13 @@ pub async fn long_poll_node(
     rpc: Arc<RpcClient>,
     wait: Duration,
     out: mpsc::Sender<Template>,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut longpollid: Option<String> = None;
     loop {
         let result = tokio::select! {
             r = fetch(&rpc, longpollid.as_deref(), wait) => r,
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         };
         match result {
             Ok(t) => {
@@ -101,7 +103,7 @@ pub async fn long_poll_node(
             Err(RpcError::Transport(_)) if longpollid.is_some() => {}
             Err(_) => {
                 longpollid = None;
-                if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                if sleep_or_stop(Duration::from_secs(1), &stop).await {
                     return;
                 }
             }
@@ -139,7 +141,7 @@ pub async fn demo(
     refresh: Duration,
     new_block: Duration,
     out: mpsc::Sender<Template>,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut height = 1u64;
     let mut prevhash: [u8; 32] = rand::random();
@@ -152,7 +154,7 @@ pub async fn demo(
         {
             return;
         }
-        if sleep_or_stop(refresh, &mut stop).await {
+        if sleep_or_stop(refresh, &stop).await {
             return;
         }
         since_block += refresh;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use miner_core::meter::human_rate;
 use miner_core::search::NONCE_SPACE;
-use miner_core::{DIFF1, Job, Miner, WorkSource};
+use miner_core::{DIFF1, Miner, ScanJob, WorkSource};
 
 use crate::UsageError;
 
@@ -97,10 +97,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Every nonce of an endless run of headers, at difficulty 1: diff-1 shares are real
 /// shares, and rare enough to cost nothing.
-fn bench_job() -> Job {
+fn bench_job() -> ScanJob {
     let mut header = [0u8; 80];
     hex::decode_to_slice(GENESIS, &mut header).expect("GENESIS is 160 hex digits");
-    Job {
+    ScanJob {
         id: 0,
         source: Arc::new(BenchHeaders(header)),
         target: DIFF1,

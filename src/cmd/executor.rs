@@ -5,23 +5,15 @@
 //! SIGTERM or SIGINT stops the task, sends its terminal update and waits (bounded) for the
 //! agent's acknowledgement.
 
-use executor::CancellationToken;
-
 use crate::UsageError;
+use crate::signals::{LogTo, init_tracing, shutdown_token};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
 pub fn run(_args: Args) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_target(false)
-        // The agent keeps stderr in the sandbox file `stderr`: plain text, no colours.
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+    // The agent keeps stderr in the sandbox file `stderr`.
+    init_tracing(LogTo::PlainStderr);
     let config = executor::from_env(&|name| std::env::var(name).ok())
         .map_err(|e| UsageError(e.to_string()))?;
     if config.auth_token.is_some() {
@@ -34,35 +26,11 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let reason = runtime.block_on(async move {
-        let token = CancellationToken::new();
-        let signal = token.clone();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            signal.cancel();
-        });
-        executor::run(config, token).await
-    })?;
+    let reason = runtime.block_on(async move { executor::run(config, shutdown_token()).await })?;
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     tracing::info!(?reason, "executor done");
     match reason {
         executor::ExitReason::Done | executor::ExitReason::AckTimeout => Ok(()),
         other => anyhow::bail!("executor stopped: {other:?}"),
     }
-}
-
-/// SIGINT (ctrl-c) or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -12,9 +12,9 @@ use miner_core::Miner;
 use miner_core::kernels::Kernel;
 use miner_core::meter::human_rate;
 use miner_core::worker::{self, PoolUrl, RetryPolicy, Stopped, WorkerConfig, api, tls};
-use tokio::sync::watch;
 
 use crate::UsageError;
+use crate::signals::{LogTo, init_tracing, shutdown_token};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
@@ -134,12 +134,7 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
     if let Some(path) = args.config.clone() {
         config::merge_file(&mut args, &path)?;
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_target(false)
-        .try_init();
+    init_tracing(LogTo::Stdout);
     let threads = thread_count(args.threads)?;
     let kernel = pick_kernel(args.kernel.as_deref().unwrap_or("auto"))?;
     let config = if args.benchmark {
@@ -162,21 +157,13 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let stopped = runtime.block_on(async {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        });
+        let shutdown = shutdown_token();
         if let Some(addr) = api_addr {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| UsageError(format!("api-bind {addr}: {e}")))?;
             tracing::info!("API on http://{addr}/summary");
-            tokio::spawn(api::serve(
-                listener,
-                status.clone(),
-                stopped_fut(stop_rx.clone()),
-            ));
+            tokio::spawn(api::serve(listener, status.clone(), shutdown.clone()));
         }
         let stopped = match config {
             None => {
@@ -186,12 +173,12 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
                     status.clone(),
                     report,
                     args.quiet,
-                    stopped_fut(stop_rx),
+                    shutdown.clone(),
                 )
                 .await?;
                 Stopped::Shutdown
             }
-            Some(c) => worker::run(c, miner.clone(), status.clone(), stopped_fut(stop_rx)).await,
+            Some(c) => worker::run(c, miner.clone(), status.clone(), shutdown.clone()).await,
         };
         anyhow::Ok(stopped)
     })?;
@@ -213,26 +200,6 @@ fn thread_count(threads: Option<usize>) -> Result<usize, UsageError> {
 
 fn pick_kernel(name: &str) -> Result<&'static dyn Kernel, UsageError> {
     worker::pick_kernel(name).map_err(|e| UsageError(e.to_string()))
-}
-
-async fn stopped_fut(mut rx: watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
-}
-
-/// SIGINT (ctrl-c) or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn print_summary(status: &api::SharedStatus) {

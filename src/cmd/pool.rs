@@ -12,6 +12,7 @@ use stratum::Difficulty;
 use stratum::server::VardiffConfig;
 
 use crate::UsageError;
+use crate::signals::{LogTo, init_tracing, shutdown_token};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -166,12 +167,7 @@ fn addr(what: &str, text: &str) -> Result<SocketAddr, UsageError> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_target(false)
-        .try_init();
+    init_tracing(LogTo::Stdout);
     let config = config(&args)?;
     let listen = addr("listen", &args.listen)?;
     let api = args
@@ -190,6 +186,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let shutdown = shutdown_token();
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let bound = listener.local_addr()?;
         tracing::info!(listen = %bound, "stratum listening");
@@ -197,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("stratum listening on {bound}");
         let pool = tokio::select! {
             p = Pool::start(listener, config) => p?,
-            _ = shutdown_signal() => return Ok(()),
+            _ = shutdown.cancelled() => return Ok(()),
         };
         if let Some(api) = api {
             let listener = tokio::net::TcpListener::bind(api).await?;
@@ -207,10 +204,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             tokio::spawn(pool::status::serve(
                 listener,
                 pool.status_source(),
-                shutdown_signal(),
+                shutdown.clone().cancelled_owned(),
             ));
         }
-        shutdown_signal().await;
+        shutdown.cancelled().await;
         tracing::info!("shutting down");
         let status = pool.status();
         pool.shutdown().await;
@@ -223,21 +220,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         Ok(())
     })
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

@@ -1,23 +1,70 @@
 //! Stratum job → block headers (spec/stratum.md Part A.1, "mining.notify", "Merkle root from
-//! the job", "Header").
+//! the job", "Header"), for the miner and the pool alike.
 //!
-//! A [`Job`] is a decoded `mining.notify`; a [`Work`] is a job plus what this connection
-//! was given (extranonce1, extranonce2 size, version-rolling mask) and hands out headers.
+//! The job is the `stratum` crate's decoded [`Notify`] (one decoder for the whole
+//! workspace); [`header`] lays out its 80 bytes and [`merkle`] builds and folds branches. A
+//! [`Work`] is a job plus what this connection was given (extranonce1, extranonce2 size,
+//! version-rolling mask) and hands out headers.
 //! Each header gets a unique *header index* from one atomic counter, so no two threads ever
 //! hash the same header: the index is written as a little-endian counter into the
 //! extranonce2 slot and, once that space is used up, into the version bits the pool lets us
 //! roll ([`space`]).
 
-mod job;
+pub mod merkle;
 pub mod space;
 
-pub use job::{Job, NotifyHex, WorkError, be_u32, merkle_root};
+pub use merkle::merkle_root;
 pub use space::{Extranonce2, HeaderSpace};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use stratum::methods::Notify;
+
 use crate::search::WorkSource;
+
+/// What can be wrong with a job's connection parameters.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WorkError {
+    /// The pool's extranonce2 size cannot be mined.
+    #[error("extranonce2 size {0} is not usable (must be 1..=32 bytes)")]
+    Extranonce2Size(usize),
+}
+
+/// The parts of a header that vary per share; the rest comes from the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderFields<'a> {
+    /// nVersion, with any rolled bits.
+    pub version: u32,
+    /// The merkle root of this share's coinbase.
+    pub merkle_root: &'a [u8; 32],
+    /// nTime (the job's, or a share's within the pool's limits).
+    pub ntime: u32,
+    /// The nonce.
+    pub nonce: u32,
+}
+
+/// Header bytes of `job`: version LE ‖ prevhash ‖ merkle root ‖ ntime LE ‖ nbits LE ‖
+/// nonce LE (the `u32`s travel big-endian in the notify; the header holds them
+/// little-endian).
+pub fn header(job: &Notify, fields: HeaderFields<'_>) -> [u8; 80] {
+    let mut h = [0u8; 80];
+    h[0..4].copy_from_slice(&fields.version.to_le_bytes());
+    h[4..36].copy_from_slice(&job.prevhash.header_bytes());
+    h[36..68].copy_from_slice(fields.merkle_root);
+    h[68..72].copy_from_slice(&fields.ntime.to_le_bytes());
+    h[72..76].copy_from_slice(&job.nbits.to_le_bytes());
+    h[76..80].copy_from_slice(&fields.nonce.to_le_bytes());
+    h
+}
+
+/// The coinbase transaction of `job`: coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2.
+pub fn coinbase(job: &Notify, extranonce1: &[u8], extranonce2: &[u8]) -> Vec<u8> {
+    let parts = [&job.coinb1[..], extranonce1, extranonce2, &job.coinb2[..]];
+    let mut tx = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| tx.extend_from_slice(p));
+    tx
+}
 
 /// One header to scan: the 80 bytes (nonce field zero) and what a share of it must carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +80,7 @@ pub struct Header {
 /// A job bound to one connection's extranonce1 and extranonce2 size: the source of headers.
 #[derive(Debug)]
 pub struct Work {
-    job: Arc<Job>,
+    job: Arc<Notify>,
     extranonce1: Vec<u8>,
     space: HeaderSpace,
     next_index: AtomicU64,
@@ -43,7 +90,7 @@ impl Work {
     /// Binds `job` to a connection. `version_mask` is the BIP310 mask the pool granted (0 if
     /// version rolling is off).
     pub fn new(
-        job: Arc<Job>,
+        job: Arc<Notify>,
         extranonce1: Vec<u8>,
         extranonce2_size: usize,
         version_mask: u32,
@@ -69,7 +116,7 @@ impl Work {
     }
 
     /// The job this work was built from.
-    pub fn job(&self) -> &Arc<Job> {
+    pub fn job(&self) -> &Arc<Notify> {
         &self.job
     }
 
@@ -110,21 +157,19 @@ impl Work {
 
     /// The coinbase transaction for `extranonce2`: coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2.
     pub fn coinbase(&self, extranonce2: &Extranonce2) -> Vec<u8> {
-        let job = &self.job;
-        let mut tx = Vec::with_capacity(
-            job.coinb1.len() + self.extranonce1.len() + extranonce2.len() + job.coinb2.len(),
-        );
-        tx.extend_from_slice(&job.coinb1);
-        tx.extend_from_slice(&self.extranonce1);
-        tx.extend_from_slice(extranonce2.as_bytes());
-        tx.extend_from_slice(&job.coinb2);
-        tx
+        coinbase(&self.job, &self.extranonce1, extranonce2.as_bytes())
     }
 
     /// The 80-byte header for `extranonce2` and `version`, nonce zero.
     pub fn header_bytes(&self, extranonce2: &Extranonce2, version: u32) -> [u8; 80] {
         let root = merkle_root(&self.coinbase(extranonce2), &self.job.merkle_branch);
-        self.job.header(version, &root, 0)
+        let fields = HeaderFields {
+            version,
+            merkle_root: &root,
+            ntime: self.job.ntime,
+            nonce: 0,
+        };
+        header(&self.job, fields)
     }
 }
 

@@ -8,39 +8,11 @@
 
 use super::WorkError;
 
-/// Largest extranonce2 we accept; cpuminer accepts up to 100, real pools use 4 or 8.
-pub const MAX_EXTRANONCE2_SIZE: usize = 32;
+pub use stratum::Extranonce2;
 
-/// The miner-owned coinbase bytes, in the byte order they sit in the coinbase.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Extranonce2(Vec<u8>);
-
-impl Extranonce2 {
-    /// Wraps raw bytes.
-    pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Extranonce2(bytes)
-    }
-
-    /// The bytes as placed in the coinbase.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when zero bytes long (never for a valid space).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Hex as sent in `mining.submit` (same byte order as in the coinbase).
-    pub fn to_hex(&self) -> String {
-        hex::encode(&self.0)
-    }
-}
+/// Largest extranonce2 we accept (the wire type's limit); cpuminer accepts up to 100, real
+/// pools use 4 or 8.
+pub const MAX_EXTRANONCE2_SIZE: usize = stratum::wire::MAX_EXTRANONCE_SIZE;
 
 /// The (extranonce2, rolled version) space of one job on one connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,10 +56,9 @@ impl HeaderSpace {
         if roll_bits < 64 && high >> roll_bits != 0 {
             return None;
         }
-        let mut bytes = vec![0u8; self.extranonce2_size];
-        let n = self.extranonce2_size.min(8);
-        bytes[..n].copy_from_slice(&low.to_le_bytes()[..n]);
-        Some((Extranonce2(bytes), high))
+        // `low` fits the extranonce2 (it is masked to its bits above), and the size is at
+        // most the wire limit (checked in `new`), so the counter form loses nothing.
+        Some((Extranonce2::from_counter(low, self.extranonce2_size), high))
     }
 
     /// The version for roll number `rolled`: the job's own bits outside the mask, and inside

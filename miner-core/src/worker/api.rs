@@ -1,16 +1,14 @@
 //! `--api-bind HOST:PORT`: GET /summary answers the worker's [`Summary`] as JSON.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
-use super::stats::{Status, Summary};
-
-/// The status the driver updates and the API reads.
-pub type SharedStatus = Arc<Mutex<Status>>;
+pub use super::stats::SharedStatus;
+use super::stats::{Summary, lock};
 
 /// The routes: only `GET /summary`.
 pub fn router(status: SharedStatus) -> Router {
@@ -25,17 +23,16 @@ pub fn router(status: SharedStatus) -> Router {
 
 /// The current summary.
 pub fn snapshot(status: &SharedStatus) -> Summary {
-    let s = status.lock().unwrap_or_else(PoisonError::into_inner);
-    s.summary(Instant::now())
+    lock(status).summary(Instant::now())
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` until `shutdown` is cancelled.
 pub async fn serve(
     listener: TcpListener,
     status: SharedStatus,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(status))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

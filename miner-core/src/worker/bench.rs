@@ -1,26 +1,27 @@
 //! `mine --benchmark`: mine a fixed synthetic job offline, as cpuminer's `--benchmark` does,
 //! through the same job → header path as pool work (so it measures what mining costs).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use stratum::methods::Notify;
+use stratum::{JobId, PrevHash};
+use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::api::SharedStatus;
-use super::driver::lock;
+use super::stats::{SharedStatus, lock};
 use crate::search::{self, Miner, NONCE_SPACE};
 use crate::target::DIFF1;
-use crate::work::{Job, Slice, Work};
+use crate::work::{Slice, Work};
 
 /// How often the hash counters are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// The synthetic job: a plausible coinbase and one branch entry; no pool, no shares sent.
 pub fn synthetic_work() -> Arc<Work> {
-    let job = Job {
-        job_id: "benchmark".to_owned(),
-        prevhash: [0x11; 32],
+    let job = Notify {
+        job_id: JobId::new("benchmark").expect("a fixed, valid job id"),
+        prevhash: PrevHash::from_internal([0x11; 32]),
         coinb1: vec![0x01, 0, 0, 0, 0x01, 0x42],
         coinb2: vec![0xff, 0xff, 0xff, 0xff, 0x00, 0, 0, 0, 0],
         merkle_branch: vec![[0x22; 32]],
@@ -33,16 +34,16 @@ pub fn synthetic_work() -> Arc<Work> {
     Arc::new(Work::new(Arc::new(job), vec![0], 8, 0).expect("fixed, valid sizes"))
 }
 
-/// Hashes the synthetic job until `shutdown`, printing the hashrate every `report`
+/// Hashes the synthetic job until `shutdown` is cancelled, printing the hashrate every `report`
 /// (unless `quiet`) and keeping `status` up to date.
 pub async fn benchmark(
     miner: Arc<Miner>,
     status: SharedStatus,
     report: Duration,
     quiet: bool,
-    shutdown: impl Future<Output = ()>,
+    shutdown: CancellationToken,
 ) -> Result<(), search::SearchError> {
-    let job = search::Job {
+    let job = search::ScanJob {
         id: 0,
         source: Arc::new(Slice::fresh(synthetic_work())),
         // Diff-1 hits are rare enough to cost nothing; they are only counted.
@@ -56,10 +57,9 @@ pub async fn benchmark(
     let mut sample = tokio::time::interval(SAMPLE_EVERY);
     let mut lines = tokio::time::interval(report);
     lines.tick().await;
-    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = shutdown.as_mut() => break,
+            _ = shutdown.cancelled() => break,
             _ = sample.tick() => {
                 let per_thread = miner.hashes_per_thread();
                 lock(&status).record_hashes(Instant::now(), &per_thread);

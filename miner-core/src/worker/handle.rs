@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::api::SharedStatus;
-use super::driver::{self, Stopped, WorkerConfig, lock, shared_status};
-use super::stats::ShareCounts;
+use super::config::WorkerConfig;
+use super::driver::{self, Stopped};
+use super::stats::{ShareCounts, SharedStatus, lock, shared_status};
 use super::tls;
 use super::url::PoolUrl;
 use crate::kernels::{self, Kernel, KernelKind};
@@ -163,7 +163,7 @@ pub fn spawn(config: MinerConfig, shutdown: CancellationToken) -> Result<WorkerH
         config.worker,
         miner.clone(),
         status.clone(),
-        shutdown.cancelled_owned(),
+        shutdown,
     ));
     Ok(WorkerHandle {
         probe: WorkerProbe { status, miner },

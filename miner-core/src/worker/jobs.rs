@@ -1,31 +1,23 @@
-//! The driver's job bookkeeping: which Stratum job each miner job is, and turning a found
-//! hash back into a `mining.submit`. Shares of jobs voided by `clean_jobs` or by a lost
+//! The session's job bookkeeping ([`ScanBook`]): which Stratum job each scan job is, and
+//! turning a found hash back into a `mining.submit`. Shares of jobs voided by `clean_jobs` or by a lost
 //! connection are dropped here, never sent (spec/stratum.md Part A.3: cpuminer discards
 //! stale work before submitting).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use stratum::JobId;
 use stratum::client::{Job as PoolJob, Share};
-use stratum::{Extranonce2 as WireExtranonce2, JobId};
+use stratum::methods::Notify;
 
 use crate::search::{self, Found, NONCE_SPACE};
-use crate::target::{Difficulty, Target};
-use crate::work::{Job, Slice, Work, WorkError};
+use crate::target::Target;
+use crate::work::{Slice, Work, WorkError};
 
 /// Miner jobs kept for late shares (the session keeps the same number of pool jobs).
 const KEEP_ACTIVE: usize = stratum::client::MAX_JOBS;
 /// Works remembered across reconnects, so a resumed identical job continues where it was.
 const KEEP_WORKS: usize = 8;
-
-/// Why a pool job could not be mined.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error("{0}")]
-    Work(#[from] WorkError),
-    #[error("difficulty {0} is not usable")]
-    Difficulty(f64),
-}
 
 struct Active {
     job_id: JobId,
@@ -35,29 +27,34 @@ struct Active {
 
 /// Pool jobs being (or recently) mined, by miner job id.
 #[derive(Default)]
-pub struct JobBook {
+pub struct ScanBook {
     next_id: u64,
     active: BTreeMap<u64, Active>,
     works: VecDeque<Arc<Work>>,
 }
 
-/// What became of a found hash.
-#[derive(Debug, PartialEq, Eq)]
-pub enum FoundShare {
-    /// Submit it.
-    Submit(Share),
-    /// Its job is void: count it as stale, send nothing.
-    Stale,
+/// Why a found hash is not submitted.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotSubmitted {
+    /// Its job was voided (clean_jobs, a lost connection): a stale share, sent nowhere.
+    #[error("share of void job {0} dropped")]
+    Void(u64),
+    /// Its header index is outside its job's header space: the search handed out a header
+    /// the job never had (a bug here, never the pool's doing).
+    #[error("share of job {job} has header index {index}, outside the job's space")]
+    OutsideSpace {
+        /// The miner job.
+        job: u64,
+        /// The found share's header index.
+        index: u64,
+    },
 }
 
-impl JobBook {
+impl ScanBook {
     /// A miner job for `job`, to pass to [`crate::search::Miner::start_job`]. A clean job
     /// voids every earlier one first.
-    pub fn start(&mut self, job: &PoolJob) -> Result<search::Job, JobError> {
-        let difficulty = job.difficulty.value();
-        let target = Difficulty::new(difficulty)
-            .map(Target::from_difficulty)
-            .map_err(|_| JobError::Difficulty(difficulty))?;
+    pub fn start(&mut self, job: &PoolJob) -> Result<search::ScanJob, WorkError> {
+        let target = Target::from_difficulty(job.difficulty);
         let work = self.work_for(job)?;
         if job.clean {
             self.active.clear();
@@ -74,7 +71,7 @@ impl JobBook {
         while self.active.len() > KEEP_ACTIVE {
             self.active.pop_first();
         }
-        Ok(search::Job {
+        Ok(search::ScanJob {
             id,
             source: Arc::new(slice),
             target,
@@ -85,7 +82,7 @@ impl JobBook {
 
     /// The same pool job as the newest one, rebuilt for a new version mask (BIP310
     /// `mining.set_version_mask` is valid at once). Headers continue after the old ones.
-    pub fn restart_with_mask(&mut self, mask: u32) -> Option<search::Job> {
+    pub fn restart_with_mask(&mut self, mask: u32) -> Option<search::ScanJob> {
         let (_, newest) = self.active.last_key_value()?;
         let old = newest.slice.work();
         let (job_id, target) = (newest.job_id.clone(), newest.target);
@@ -111,7 +108,7 @@ impl JobBook {
                 target,
             },
         );
-        Some(search::Job {
+        Some(search::ScanJob {
             id,
             source,
             target,
@@ -125,25 +122,24 @@ impl JobBook {
         self.active.clear();
     }
 
-    /// The share to submit for `found`, or [`FoundShare::Stale`] if its job is void.
-    pub fn share(&self, found: &Found) -> FoundShare {
-        let Some(active) = self.active.get(&found.job_id) else {
-            return FoundShare::Stale;
-        };
+    /// The share to submit for `found`, or why there is none.
+    pub fn share(&self, found: &Found) -> Result<Share, NotSubmitted> {
+        let active = self
+            .active
+            .get(&found.job_id)
+            .ok_or(NotSubmitted::Void(found.job_id))?;
         let work = active.slice.work();
-        let values = active
+        let (extranonce2, rolled) = active
             .slice
             .work_index(found.header_index)
-            .and_then(|i| work.space().split(i));
-        let Some((en2, rolled)) = values else {
-            return FoundShare::Stale;
-        };
-        let Ok(extranonce2) = WireExtranonce2::from_bytes(en2.as_bytes().to_vec()) else {
-            return FoundShare::Stale;
-        };
+            .and_then(|i| work.space().split(i))
+            .ok_or(NotSubmitted::OutsideSpace {
+                job: found.job_id,
+                index: found.header_index,
+            })?;
         let job = work.job();
         let version = work.space().roll(job.version, rolled);
-        FoundShare::Submit(Share {
+        Ok(Share {
             job_id: active.job_id.clone(),
             extranonce2,
             ntime: job.ntime,
@@ -155,9 +151,9 @@ impl JobBook {
     /// The remembered work for an identical job on the same extranonce1, or a new one.
     fn work_for(&mut self, job: &PoolJob) -> Result<Arc<Work>, WorkError> {
         // The clean flag says what to void, not what to hash: compare jobs without it.
-        let decoded = Job {
+        let decoded = Notify {
             clean_jobs: false,
-            ..Job::from_notify(&job.notify)
+            ..job.notify.clone()
         };
         let en1 = job.extranonce1.as_bytes();
         let mask = job.version_mask.map_or(0, |m| m.0);
@@ -187,7 +183,6 @@ impl JobBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stratum::methods::Notify;
     use stratum::{Difficulty as WireDifficulty, Extranonce1, PrevHash, VersionMask};
 
     fn pool_job(id: &str, seed: u8, clean: bool, mask: Option<u32>) -> PoolJob {
@@ -211,7 +206,7 @@ mod tests {
         }
     }
 
-    fn found(job: &search::Job, header_index: u64, nonce: u32) -> Found {
+    fn found(job: &search::ScanJob, header_index: u64, nonce: u32) -> Found {
         Found {
             job_id: job.id,
             generation: 1,
@@ -224,46 +219,55 @@ mod tests {
 
     #[test]
     fn found_hashes_become_submits_with_their_extranonce2() {
-        let mut book = JobBook::default();
+        let mut book = ScanBook::default();
         let job = book.start(&pool_job("a", 1, true, None)).unwrap();
         assert_eq!(
             job.target,
-            Target::from_difficulty(Difficulty::new(0.5).unwrap())
+            Target::from_difficulty(WireDifficulty::new(0.5).unwrap())
         );
-        let FoundShare::Submit(share) = book.share(&found(&job, 3, 77)) else {
-            panic!("share of the current job refused");
-        };
+        let share = book
+            .share(&found(&job, 3, 77))
+            .expect("share of the current job");
         assert_eq!(share.job_id.as_str(), "a");
         assert_eq!(share.extranonce2.to_hex(), "03000000");
         assert_eq!(
             (share.ntime, share.nonce, share.version),
             (0x6500_0000, 77, None)
         );
+        // Four bytes of extranonce2 and no rolling: 2^32 headers, no more.
+        assert_eq!(
+            book.share(&found(&job, 0, 1))
+                .map(|s| s.extranonce2.to_hex()),
+            Ok("00000000".into())
+        );
+        let mut outside = found(&job, 0, 1);
+        outside.header_index = 1 << 32;
+        assert_eq!(
+            book.share(&outside),
+            Err(NotSubmitted::OutsideSpace {
+                job: job.id,
+                index: 1 << 32
+            })
+        );
     }
 
     #[test]
     fn clean_jobs_and_lost_connections_void_shares() {
-        let mut book = JobBook::default();
+        let mut book = ScanBook::default();
         let a = book.start(&pool_job("a", 1, true, None)).unwrap();
         let b = book.start(&pool_job("b", 2, false, None)).unwrap();
-        assert!(matches!(
-            book.share(&found(&a, 0, 1)),
-            FoundShare::Submit(_)
-        ));
+        assert!(book.share(&found(&a, 0, 1)).is_ok());
         let c = book.start(&pool_job("c", 3, true, None)).unwrap();
-        assert_eq!(book.share(&found(&a, 0, 1)), FoundShare::Stale);
-        assert_eq!(book.share(&found(&b, 0, 1)), FoundShare::Stale);
-        assert!(matches!(
-            book.share(&found(&c, 0, 1)),
-            FoundShare::Submit(_)
-        ));
+        assert_eq!(book.share(&found(&a, 0, 1)), Err(NotSubmitted::Void(a.id)));
+        assert_eq!(book.share(&found(&b, 0, 1)), Err(NotSubmitted::Void(b.id)));
+        assert!(book.share(&found(&c, 0, 1)).is_ok());
         book.void_all();
-        assert_eq!(book.share(&found(&c, 0, 1)), FoundShare::Stale);
+        assert_eq!(book.share(&found(&c, 0, 1)), Err(NotSubmitted::Void(c.id)));
     }
 
     #[test]
     fn a_resumed_identical_job_continues_after_the_hashed_headers() {
-        let mut book = JobBook::default();
+        let mut book = ScanBook::default();
         let first = book
             .start(&pool_job("a", 1, true, Some(0x1fff_e000)))
             .unwrap();
@@ -275,9 +279,7 @@ mod tests {
         let again = book
             .start(&pool_job("a", 1, false, Some(0x1fff_e000)))
             .unwrap();
-        let FoundShare::Submit(share) = book.share(&found(&again, 0, 5)) else {
-            panic!("refused");
-        };
+        let share = book.share(&found(&again, 0, 5)).expect("submitted");
         assert_eq!(
             share.extranonce2.to_hex(),
             "0a000000",
@@ -286,9 +288,7 @@ mod tests {
         assert_eq!(share.version, Some(0x2000_0000));
         // A new mask keeps going from there too.
         let rolled = book.restart_with_mask(0x0000_e000).unwrap();
-        let FoundShare::Submit(s) = book.share(&found(&rolled, 0, 5)) else {
-            panic!("refused");
-        };
+        let s = book.share(&found(&rolled, 0, 5)).expect("submitted");
         assert_eq!(s.extranonce2.to_hex(), "0b000000");
         assert_eq!(rolled.target, again.target);
     }

@@ -9,10 +9,12 @@
 
 pub mod api;
 mod bench;
+mod config;
 pub mod conn;
 mod driver;
 mod handle;
 pub mod jobs;
+mod mining;
 pub mod policy;
 mod session;
 pub mod stats;
@@ -20,11 +22,12 @@ pub mod tls;
 pub mod url;
 
 pub use bench::{benchmark, synthetic_work};
-pub use driver::{Stopped, WorkerConfig, run, shared_status};
+pub use config::WorkerConfig;
+pub use driver::{Stopped, run};
 pub use handle::{
     MAX_THREADS, MinerConfig, PoolConnState, SpawnError, WorkerHandle, WorkerProbe, WorkerStatus,
     pick_kernel, spawn, thread_count,
 };
 pub use policy::{Failover, Next, RetryPolicy, backoff};
-pub use stats::{ShareCounts, Status, Summary};
+pub use stats::{ShareCounts, SharedStatus, Status, Summary, shared_status};
 pub use url::{PoolUrl, UrlError};

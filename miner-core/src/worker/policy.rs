@@ -1,7 +1,8 @@
 //! When to reconnect and to which pool: pure functions and a small state machine, so the
 //! driver only sleeps and dials (spec/stratum.md Part A.3: cpuminer retries one URL after
 //! `-R` seconds, forever unless `-r`; cgminer fails over to the next pool and back to a
-//! higher-priority one when it recovers).
+//! higher-priority one when it recovers). [`Failover::what_next`] is the one decision the
+//! driver asks for after every session.
 
 use std::time::Duration;
 
@@ -36,6 +37,22 @@ pub fn backoff(policy: &RetryPolicy, round: u32, jitter01: f64) -> Duration {
         .saturating_mul(growth)
         .min(policy.max_pause);
     full.mul_f64(0.5 + 0.5 * jitter01.clamp(0.0, 1.0))
+}
+
+/// The longest wait a `client.reconnect` may ask for.
+pub const MAX_REDIRECT_WAIT: Duration = Duration::from_secs(600);
+
+/// How a session on the current pool ended, as far as what comes next is concerned.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ended {
+    /// The connection ended (could not connect, closed, timed out, refused).
+    /// `configure_refused`: the pool closed it on `mining.configure`, so the next attempt
+    /// leaves that out.
+    Lost { configure_refused: bool },
+    /// `client.reconnect`: dial the same slot (now the new address) after `wait`.
+    Redirected { wait: Duration },
+    /// Pool `0` (a better one) answered a failback probe.
+    FailedBack(usize),
 }
 
 /// What the driver does next.
@@ -117,6 +134,42 @@ impl Failover {
         Next::Connect { pool: 0, after }
     }
 
+    /// What to do after a session on the current pool `ended`; `worked` if it got to
+    /// authorized. A session that worked forgets earlier failures; a lost one that worked
+    /// dials the same pool again (to resume), one that did not fails over; a pool that
+    /// closed on `mining.configure` is retried at once without it; a redirect waits at most
+    /// [`MAX_REDIRECT_WAIT`]; a better pool that answered is switched to at once.
+    pub fn what_next(
+        &mut self,
+        worked: bool,
+        ended: Ended,
+        policy: &RetryPolicy,
+        jitter01: f64,
+    ) -> Next {
+        if worked {
+            self.working();
+        }
+        let now = |pool| Next::Connect {
+            pool,
+            after: Duration::ZERO,
+        };
+        match ended {
+            Ended::Lost { .. } if worked => self.dropped(policy, jitter01),
+            Ended::Lost {
+                configure_refused: true,
+            } => now(self.current),
+            Ended::Lost { .. } => self.failed(policy, jitter01),
+            Ended::Redirected { wait } => Next::Connect {
+                pool: self.current,
+                after: wait.min(MAX_REDIRECT_WAIT),
+            },
+            Ended::FailedBack(better) => {
+                self.switch_to(better);
+                now(self.current)
+            }
+        }
+    }
+
     /// Pools worth probing while mining on a lower-priority one (failback), best first.
     pub fn better_pools(&self) -> std::ops::Range<usize> {
         0..self.current
@@ -189,6 +242,92 @@ mod tests {
                 after: Duration::from_millis(500)
             }
         );
+    }
+
+    /// One row: the failover after `failed_before` failed attempts from pool 0 of 3, then a
+    /// session that ended so; what comes next and where the failover is then.
+    struct Row {
+        failed_before: u32,
+        worked: bool,
+        ended: Ended,
+        next: Next,
+        current_after: usize,
+    }
+
+    #[test]
+    fn what_next_table() {
+        let p = policy(Some(3), 30);
+        let conn = |pool, ms| Next::Connect {
+            pool,
+            after: Duration::from_millis(ms),
+        };
+        let lost = Ended::Lost {
+            configure_refused: false,
+        };
+        let refused = Ended::Lost {
+            configure_refused: true,
+        };
+        #[rustfmt::skip]
+        let rows = [
+            // A dropped working session resumes on the same pool after the first pause.
+            Row { failed_before: 1, worked: true, ended: lost, next: conn(1, 1000), current_after: 1 },
+            // A failed attempt fails over at once, a failed round backs off from pool 0.
+            Row { failed_before: 0, worked: false, ended: lost, next: conn(1, 0), current_after: 1 },
+            Row { failed_before: 2, worked: false, ended: lost, next: conn(0, 1000), current_after: 0 },
+            // `-r 3`: the fourth failure in a row gives up, unless the session worked.
+            Row { failed_before: 3, worked: false, ended: lost, next: Next::GiveUp, current_after: 0 },
+            Row { failed_before: 3, worked: true, ended: lost, next: conn(0, 1000), current_after: 0 },
+            // Closed on mining.configure: the same pool again at once, without it.
+            Row { failed_before: 1, worked: false, ended: refused, next: conn(1, 0), current_after: 1 },
+            // client.reconnect: the same slot, the wait capped at ten minutes.
+            Row {
+                failed_before: 1,
+                worked: true,
+                ended: Ended::Redirected { wait: Duration::from_secs(5) },
+                next: conn(1, 5000),
+                current_after: 1,
+            },
+            Row {
+                failed_before: 0,
+                worked: false,
+                ended: Ended::Redirected { wait: Duration::from_secs(86_400) },
+                next: conn(0, 600_000),
+                current_after: 0,
+            },
+            // A better pool answered: switch to it at once.
+            Row { failed_before: 2, worked: true, ended: Ended::FailedBack(0), next: conn(0, 0), current_after: 0 },
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            let mut f = Failover::new(3);
+            for _ in 0..row.failed_before {
+                f.failed(&p, 1.0);
+            }
+            let next = f.what_next(row.worked, row.ended, &p, 1.0);
+            assert_eq!(next, row.next, "row {i}");
+            assert_eq!(f.current(), row.current_after, "row {i}");
+        }
+    }
+
+    #[test]
+    fn a_session_that_worked_resets_the_give_up_count() {
+        let p = policy(Some(1), 30);
+        let lost = Ended::Lost {
+            configure_refused: false,
+        };
+        let mut f = Failover::new(1);
+        assert!(matches!(
+            f.what_next(false, lost, &p, 0.0),
+            Next::Connect { .. }
+        ));
+        assert!(matches!(
+            f.what_next(true, lost, &p, 0.0),
+            Next::Connect { .. }
+        ));
+        assert!(matches!(
+            f.what_next(false, lost, &p, 0.0),
+            Next::Connect { .. }
+        ));
+        assert_eq!(f.what_next(false, lost, &p, 0.0), Next::GiveUp);
     }
 
     #[test]

@@ -1,25 +1,112 @@
 //! One connection: read lines into the `stratum` client session, write what it says, start
 //! its jobs on the miner, submit found shares, and end on EOF, errors, silence (`-T`),
 //! `client.reconnect`, a successful failback probe or shutdown.
+//!
+//! A session gets a [`SessionContext`] (the settings, the pool, what its last session there
+//! left to resume, the search threads and the status) and returns a [`SessionReport`]; it
+//! never touches the failover state: what comes next is the policy's decision.
+
+mod events;
 
 use std::time::{Duration, Instant};
 
-use stratum::client::{ClientConfig, ClientEvent, ClientSession, ShareOutcome, SubmitError};
+use stratum::LineCodec;
+use stratum::client::{ClientConfig, ClientSession, ResumeInfo, SubmitError};
 use stratum::methods::VersionRollingRequest;
-use stratum::{Difficulty, LineCodec, VersionMask};
+use stratum::{Difficulty, VersionMask};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, info_span, warn};
 
+use super::config::WorkerConfig;
 use super::conn::{self, Stream};
-use super::driver::{SessionEnd, Shutdown, Worker, lock};
-use super::jobs::FoundShare;
-use super::stats::printable;
+use super::jobs::NotSubmitted;
+use super::mining::Mining;
+use super::policy::Ended;
+use super::stats::{SharedStatus, lock};
 use super::url::PoolUrl;
 use crate::search::Found;
 
 /// How often the hash counters are sampled into the meters.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// What a session is given.
+pub(super) struct SessionContext<'a> {
+    /// The worker's settings.
+    pub config: &'a WorkerConfig,
+    /// The pool this session is on.
+    pub url: &'a PoolUrl,
+    /// What the last session on this pool left to resume.
+    pub resume: ResumeInfo,
+    /// Better pools to probe for failback, best first (empty: no probing).
+    pub better: Vec<(usize, PoolUrl)>,
+    /// The search threads.
+    pub mining: &'a mut Mining,
+    /// Where the figures go.
+    pub status: &'a SharedStatus,
+    /// Cancelled to stop the worker.
+    pub shutdown: &'a CancellationToken,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub(super) enum SessionEnd {
+    /// The shutdown token was cancelled.
+    Shutdown,
+    /// The connection ended (or never got anywhere), for this reason.
+    Lost(String),
+    /// `client.reconnect`: dial `url` after `wait`.
+    Redirect { url: PoolUrl, wait: Duration },
+    /// Better pool `0` answered a probe.
+    Failback(usize),
+}
+
+/// What a session reports back.
+#[derive(Debug)]
+pub(super) struct SessionReport {
+    /// How it ended.
+    pub end: SessionEnd,
+    /// It got to authorized.
+    pub worked: bool,
+    /// What the next session on this pool starts from.
+    pub resume: ResumeInfo,
+    /// The pool closed the connection on `mining.configure` (the next attempt skips it).
+    pub configure_refused: bool,
+}
+
+impl SessionReport {
+    /// A session that never started (the pool could not be dialled).
+    pub(super) fn not_connected(reason: String, resume: ResumeInfo) -> Self {
+        SessionReport {
+            end: SessionEnd::Lost(reason),
+            worked: false,
+            resume,
+            configure_refused: false,
+        }
+    }
+
+    /// The end as the policy sees it; `None` for a shutdown.
+    pub(super) fn ended(&self) -> Option<Ended> {
+        match &self.end {
+            SessionEnd::Shutdown => None,
+            SessionEnd::Lost(_) => Some(Ended::Lost {
+                configure_refused: self.configure_refused,
+            }),
+            SessionEnd::Redirect { wait, .. } => Some(Ended::Redirected { wait: *wait }),
+            SessionEnd::Failback(better) => Some(Ended::FailedBack(*better)),
+        }
+    }
+}
+
+/// Everything an input changes while the session runs.
+struct Session<'a> {
+    ctx: SessionContext<'a>,
+    client: ClientSession,
+    wr: WriteHalf<Stream>,
+    worked: bool,
+}
 
 enum Input {
     Shutdown,
@@ -33,121 +120,239 @@ enum Input {
     ProbeAnswered(Option<usize>),
 }
 
-fn client_config(w: &Worker, pool: usize) -> ClientConfig {
-    let c = &w.config;
+/// Runs a session on `stream`; on return the connection is closed.
+pub(super) async fn run(ctx: SessionContext<'_>, stream: Stream) -> SessionReport {
+    let span = info_span!("session", pool = %ctx.url);
+    run_inner(ctx, stream).instrument(span).await
+}
+
+async fn run_inner(ctx: SessionContext<'_>, stream: Stream) -> SessionReport {
+    let skipped_configure = ctx.resume.skip_configure;
+    let (rd, wr) = tokio::io::split(stream);
+    let client = ClientSession::new(client_config(&ctx), Instant::now());
+    let mut s = Session {
+        ctx,
+        client,
+        wr,
+        worked: false,
+    };
+    let end = s.drive(rd).await;
+    let resume = s.client.connection_lost();
+    // Unanswered submits come out as ConnectionLost results: log them.
+    while let Some(ev) = s.client.poll_event() {
+        let _ = s.on_event(ev);
+    }
+    SessionReport {
+        configure_refused: !skipped_configure && resume.skip_configure,
+        end,
+        worked: s.worked,
+        resume,
+    }
+}
+
+fn client_config(ctx: &SessionContext<'_>) -> ClientConfig {
+    let c = ctx.config;
     let mut cfg = ClientConfig::new(&c.user_agent, &c.username, &c.password);
     cfg.version_rolling = c.version_rolling.then_some(VersionRollingRequest {
         mask: VersionMask::BIP320,
         min_bit_count: 2,
     });
-    cfg.skip_configure = w.resume[pool].skip_configure;
-    cfg.resume_session_id = w.resume[pool].session_id.clone();
+    cfg.skip_configure = ctx.resume.skip_configure;
+    cfg.resume_session_id = ctx.resume.session_id.clone();
     cfg.extranonce_subscribe = true;
     cfg.suggest_difficulty = c.suggest_difficulty.and_then(|d| Difficulty::new(d).ok());
     cfg.request_timeout = c.timeout;
     cfg
 }
 
-struct Conn {
-    session: ClientSession,
-    rd: ReadHalf<Stream>,
-    wr: WriteHalf<Stream>,
-    codec: LineCodec,
-    worked: bool,
+fn lost(reason: impl Into<String>) -> SessionEnd {
+    SessionEnd::Lost(reason.into())
 }
 
-/// Runs the session; on return the connection is closed and its resume info saved.
-pub(super) async fn run(
-    w: &mut Worker,
-    stream: Stream,
-    pool: usize,
-    mut shutdown: Shutdown<'_>,
-) -> SessionEnd {
-    let (rd, wr) = tokio::io::split(stream);
-    let session = ClientSession::new(client_config(w, pool), Instant::now());
-    let mut c = Conn {
-        session,
-        rd,
-        wr,
-        codec: LineCodec::default(),
-        worked: false,
-    };
-    let end = drive(w, &mut c, shutdown.as_mut()).await;
-    w.resume[pool] = c.session.connection_lost();
-    // Unanswered submits come out as ConnectionLost results: log them.
-    while let Some(ev) = c.session.poll_event() {
-        let _ = on_event(w, &mut c, ev);
-    }
-    match end {
-        SessionEnd::Lost { reason, .. } => SessionEnd::Lost {
-            worked: c.worked,
-            reason,
-        },
-        other => other,
-    }
+/// The session's timers and its failback probe.
+struct Timers {
+    sample: tokio::time::Interval,
+    report: tokio::time::Interval,
+    probe_due: tokio::time::Interval,
+    probe_tx: mpsc::Sender<Option<usize>>,
+    probe_rx: mpsc::Receiver<Option<usize>>,
+    probe: Option<JoinHandle<()>>,
 }
 
-async fn drive(w: &mut Worker, c: &mut Conn, mut shutdown: Shutdown<'_>) -> SessionEnd {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut sample = tokio::time::interval(SAMPLE_EVERY);
-    let mut report = tokio::time::interval(w.config.report_interval);
-    report.tick().await;
-    let mut probe_due = tokio::time::interval(w.config.failback_interval);
-    probe_due.tick().await;
-    let (probe_tx, mut probe_rx) = mpsc::channel::<Option<usize>>(1);
-    let mut probing = false;
-    loop {
-        if let Some(end) = flush(w, c).await {
-            return end;
+impl Timers {
+    async fn new(config: &WorkerConfig) -> Self {
+        let mut report = tokio::time::interval(config.report_interval);
+        report.tick().await;
+        let mut probe_due = tokio::time::interval(config.failback_interval);
+        probe_due.tick().await;
+        let (probe_tx, probe_rx) = mpsc::channel(1);
+        Timers {
+            sample: tokio::time::interval(SAMPLE_EVERY),
+            report,
+            probe_due,
+            probe_tx,
+            probe_rx,
+            probe: None,
         }
-        let far = Instant::now() + Duration::from_secs(3600);
-        let request_deadline = c.session.next_timeout().unwrap_or(far);
-        let idle_deadline = c.session.last_received() + w.config.timeout;
-        let can_probe = c.worked && !probing && !w.failover.better_pools().is_empty();
-        let input = tokio::select! {
-            _ = shutdown.as_mut() => Input::Shutdown,
-            r = c.rd.read(&mut buf) => Input::Read(r),
-            f = w.found_rx.recv() => Input::Found(f),
-            _ = tokio::time::sleep_until(request_deadline.into()) => Input::RequestTimeout,
-            _ = tokio::time::sleep_until(idle_deadline.into()) => Input::Idle,
-            _ = sample.tick() => Input::Sample,
-            _ = report.tick() => Input::Report,
-            _ = probe_due.tick(), if can_probe => Input::ProbeDue,
-            Some(p) = probe_rx.recv() => Input::ProbeAnswered(p),
-        };
-        let now = Instant::now();
-        match input {
-            Input::Shutdown => return SessionEnd::Shutdown,
-            Input::Read(Ok(0)) => return lost("the pool closed the connection"),
-            Input::Read(Err(e)) => return lost(&format!("read error: {e}")),
-            Input::Read(Ok(n)) => {
-                c.codec.feed(&buf[..n]);
-                while let Some(line) = c.codec.next_line() {
-                    match line {
-                        Ok(line) => c.session.handle_line(&line, now),
-                        Err(e) => c.session.handle_codec_error(e, now),
+    }
+}
+
+impl Drop for Timers {
+    /// A probe still running when the session ends is of no use any more.
+    fn drop(&mut self) {
+        if let Some(probe) = self.probe.take() {
+            probe.abort();
+        }
+    }
+}
+
+impl Session<'_> {
+    async fn drive(&mut self, mut rd: ReadHalf<Stream>) -> SessionEnd {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut codec = LineCodec::default();
+        let mut t = Timers::new(self.ctx.config).await;
+        loop {
+            if let Some(end) = self.flush().await {
+                return end;
+            }
+            let input = self.next_input(&mut rd, &mut buf, &mut t).await;
+            let now = Instant::now();
+            match input {
+                Input::Read(Ok(n)) if n > 0 => {
+                    codec.feed(&buf[..n]);
+                    while let Some(line) = codec.next_line() {
+                        match line {
+                            Ok(line) => self.client.handle_line(&line, now),
+                            Err(e) => self.client.handle_codec_error(e, now),
+                        }
+                    }
+                }
+                Input::ProbeDue => t.probe = Some(self.spawn_probe(t.probe_tx.clone())),
+                Input::ProbeAnswered(None) => t.probe = None,
+                other => {
+                    if let Some(end) = self.on_input(other, now) {
+                        return end;
                     }
                 }
             }
-            Input::Found(Some(found)) => on_found(w, c, &found, now),
-            Input::Found(None) => return lost("share channel closed"),
-            Input::RequestTimeout => c.session.poll_timeout(now),
+        }
+    }
+
+    async fn next_input(
+        &mut self,
+        rd: &mut ReadHalf<Stream>,
+        buf: &mut [u8],
+        t: &mut Timers,
+    ) -> Input {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let request_deadline = self.client.next_timeout().unwrap_or(far);
+        let idle_deadline = self.client.last_received() + self.ctx.config.timeout;
+        let can_probe = self.worked && t.probe.is_none() && !self.ctx.better.is_empty();
+        tokio::select! {
+            _ = self.ctx.shutdown.cancelled() => Input::Shutdown,
+            r = rd.read(buf) => Input::Read(r),
+            f = self.ctx.mining.found() => Input::Found(f),
+            _ = tokio::time::sleep_until(request_deadline.into()) => Input::RequestTimeout,
+            _ = tokio::time::sleep_until(idle_deadline.into()) => Input::Idle,
+            _ = t.sample.tick() => Input::Sample,
+            _ = t.report.tick() => Input::Report,
+            _ = t.probe_due.tick(), if can_probe => Input::ProbeDue,
+            Some(p) = t.probe_rx.recv() => Input::ProbeAnswered(p),
+        }
+    }
+
+    /// Acts on an input other than data and probe bookkeeping; `Some` ends the session.
+    fn on_input(&mut self, input: Input, now: Instant) -> Option<SessionEnd> {
+        match input {
+            Input::Shutdown => return Some(SessionEnd::Shutdown),
+            Input::Read(Ok(_)) => return Some(lost("the pool closed the connection")),
+            Input::Read(Err(e)) => return Some(lost(format!("read error: {e}"))),
+            Input::Found(Some(found)) => self.on_found(&found, now),
+            Input::Found(None) => return Some(lost("share channel closed")),
+            Input::RequestTimeout => self.client.poll_timeout(now),
             Input::Idle => {
-                let secs = w.config.timeout.as_secs_f64();
-                return lost(&format!("no data from the pool for {secs:.0} s"));
+                let secs = self.ctx.config.timeout.as_secs_f64();
+                return Some(lost(format!("no data from the pool for {secs:.0} s")));
             }
-            Input::Sample => sample_hashes(w, now),
+            Input::Sample => {
+                let per_thread = self.ctx.mining.miner().hashes_per_thread();
+                lock(self.ctx.status).record_hashes(now, &per_thread);
+            }
             Input::Report => {
-                if !w.config.quiet {
-                    info!("{}", lock(&w.status).hashrate_line());
+                if !self.ctx.config.quiet {
+                    info!("{}", lock(self.ctx.status).hashrate_line());
                 }
             }
-            Input::ProbeDue => {
-                probing = true;
-                spawn_probe(w, probe_tx.clone());
+            Input::ProbeAnswered(Some(better)) => return Some(SessionEnd::Failback(better)),
+            Input::ProbeDue | Input::ProbeAnswered(None) => {}
+        }
+        None
+    }
+
+    /// Writes every queued line and handles every event, until both queues are empty.
+    async fn flush(&mut self) -> Option<SessionEnd> {
+        loop {
+            let mut idle = true;
+            while let Some(line) = self.client.poll_transmit() {
+                idle = false;
+                debug!(line = %redact(line.trim_end(), &self.ctx.config.password), "sending");
+                if let Err(e) = self.wr.write_all(line.as_bytes()).await {
+                    return Some(lost(format!("write error: {e}")));
+                }
             }
-            Input::ProbeAnswered(Some(better)) => return SessionEnd::Failback(better),
-            Input::ProbeAnswered(None) => probing = false,
+            while let Some(ev) = self.client.poll_event() {
+                idle = false;
+                if let Some(end) = self.on_event(ev) {
+                    return Some(end);
+                }
+            }
+            if idle {
+                return None;
+            }
+        }
+    }
+
+    /// Asks the better pools, best first, whether they answer; the first that does wins.
+    fn spawn_probe(&self, tx: mpsc::Sender<Option<usize>>) -> JoinHandle<()> {
+        let candidates = self.ctx.better.clone();
+        let config = self.ctx.config;
+        let tls = config.tls.clone();
+        let timeout = config.timeout.min(Duration::from_secs(10));
+        let agent = config.user_agent.clone();
+        tokio::spawn(
+            async move {
+                for (i, url) in candidates {
+                    if conn::probe(&url, tls.as_ref(), timeout, &agent).await {
+                        let _ = tx.send(Some(i)).await;
+                        return;
+                    }
+                }
+                let _ = tx.send(None).await;
+            }
+            .in_current_span(),
+        )
+    }
+
+    fn on_found(&mut self, found: &Found, now: Instant) {
+        let share = match self.ctx.mining.share(found) {
+            Ok(share) => share,
+            Err(NotSubmitted::Void(job)) => {
+                lock(self.ctx.status).shares.stale += 1;
+                debug!(job, "share of a void job dropped");
+                return;
+            }
+            Err(e) => {
+                warn!("{e}");
+                return;
+            }
+        };
+        match self.client.submit(share, now) {
+            Ok(_) => {}
+            Err(SubmitError::Stale(job)) => {
+                lock(self.ctx.status).shares.stale += 1;
+                debug!(job = job.as_str(), "share of a void job dropped");
+            }
+            Err(e) => warn!("share not sent: {e}"),
         }
     }
 }
@@ -163,207 +368,6 @@ fn redact(line: &str, password: &str) -> String {
     let escaped = escaped.trim_matches('"');
     line.replace(escaped, "<redacted>")
         .replace(password, "<redacted>")
-}
-
-fn lost(reason: &str) -> SessionEnd {
-    SessionEnd::Lost {
-        worked: false,
-        reason: reason.to_owned(),
-    }
-}
-
-/// Writes every queued line and handles every event, until both queues are empty.
-async fn flush(w: &mut Worker, c: &mut Conn) -> Option<SessionEnd> {
-    loop {
-        let mut idle = true;
-        while let Some(line) = c.session.poll_transmit() {
-            idle = false;
-            debug!(line = %redact(line.trim_end(), &w.config.password), "sending");
-            if let Err(e) = c.wr.write_all(line.as_bytes()).await {
-                return Some(lost(&format!("write error: {e}")));
-            }
-        }
-        while let Some(ev) = c.session.poll_event() {
-            idle = false;
-            if let Some(end) = on_event(w, c, ev) {
-                return Some(end);
-            }
-        }
-        if idle {
-            return None;
-        }
-    }
-}
-
-fn sample_hashes(w: &Worker, now: Instant) {
-    let per_thread = w.miner.hashes_per_thread();
-    lock(&w.status).record_hashes(now, &per_thread);
-}
-
-fn spawn_probe(w: &Worker, tx: mpsc::Sender<Option<usize>>) {
-    let candidates: Vec<(usize, PoolUrl)> = w
-        .failover
-        .better_pools()
-        .map(|i| (i, w.pools[i].clone()))
-        .collect();
-    let tls = w.config.tls.clone();
-    let timeout = w.config.timeout.min(Duration::from_secs(10));
-    let agent = w.config.user_agent.clone();
-    tokio::spawn(async move {
-        for (i, url) in candidates {
-            if conn::probe(&url, tls.as_ref(), timeout, &agent).await {
-                let _ = tx.send(Some(i)).await;
-                return;
-            }
-        }
-        let _ = tx.send(None).await;
-    });
-}
-
-fn on_found(w: &mut Worker, c: &mut Conn, found: &Found, now: Instant) {
-    let share = match w.jobs.share(found) {
-        FoundShare::Submit(share) => share,
-        FoundShare::Stale => {
-            lock(&w.status).shares.stale += 1;
-            debug!(job = found.job_id, "share of a void job dropped");
-            return;
-        }
-    };
-    match c.session.submit(share, now) {
-        Ok(_) => {}
-        Err(SubmitError::Stale(job)) => {
-            lock(&w.status).shares.stale += 1;
-            debug!("share of void job {job} dropped");
-        }
-        Err(e) => warn!("share not sent: {e}"),
-    }
-}
-
-/// Acts on one session event; `Some` ends the session.
-fn on_event(w: &mut Worker, c: &mut Conn, ev: ClientEvent) -> Option<SessionEnd> {
-    match ev {
-        ClientEvent::VersionRolling(Some(mask)) => {
-            info!("version rolling on, mask {}", mask.to_hex())
-        }
-        ClientEvent::VersionRolling(None) => info!("version rolling refused by the pool"),
-        ClientEvent::Subscribed {
-            extranonce1,
-            extranonce2_size,
-            resumed,
-            ..
-        } => {
-            let how = if resumed {
-                "resumed session"
-            } else {
-                "subscribed"
-            };
-            info!(
-                "{how}: extranonce1 {}, extranonce2 {extranonce2_size} bytes",
-                extranonce1.to_hex()
-            );
-        }
-        ClientEvent::ResumeRefused(r) => {
-            info!("pool did not resume the session: {}", printable(&r.reason))
-        }
-        ClientEvent::Authorized => {
-            c.worked = true;
-            w.failover.working();
-            let pool = w.pools[w.failover.current()].to_string();
-            info!("authorized as {} on {pool}", printable(&w.config.username));
-            lock(&w.status).pool_connected(pool);
-        }
-        ClientEvent::AuthFailed(r) => {
-            return Some(lost(&format!(
-                "authorization failed: {}",
-                printable(&r.reason)
-            )));
-        }
-        ClientEvent::HandshakeFailed(why) => {
-            return Some(lost(&format!("handshake failed: {why}")));
-        }
-        ClientEvent::NewJob(job) => start_job(w, &job),
-        ClientEvent::ExtranonceChanged {
-            extranonce1,
-            extranonce2_size,
-        } => info!(
-            "new extranonce1 {} ({extranonce2_size}-byte extranonce2) from the next job",
-            extranonce1.to_hex()
-        ),
-        ClientEvent::VersionMask(mask) => new_mask(w, mask),
-        ClientEvent::Reconnect(r) => return Some(redirect(w, r)),
-        ClientEvent::ShowMessage(text) => info!("pool message: {}", printable(&text)),
-        ClientEvent::ShareResult { outcome, .. } => share_result(w, outcome),
-        ClientEvent::ProtocolError(e) => warn!("pool sent a bad line (skipped): {e}"),
-    }
-    None
-}
-
-/// BIP310 `mining.set_version_mask` is valid at once: rebuild the current job with it.
-fn new_mask(w: &mut Worker, mask: VersionMask) {
-    info!("version mask now {}", mask.to_hex());
-    if let Some(job) = w.jobs.restart_with_mask(mask.0) {
-        if let Err(e) = w.miner.start_job(job, w.found_tx.clone()) {
-            warn!("could not restart the job: {e}");
-        }
-    }
-}
-
-/// `client.reconnect [host, port, wait]`: empty parts mean the current pool's (as cpuminer).
-fn redirect(w: &Worker, r: stratum::methods::Reconnect) -> SessionEnd {
-    let mut url = w.pools[w.failover.current()].clone();
-    if let Some(host) = r.host.filter(|h| !h.is_empty()) {
-        url.host = host;
-    }
-    if let Some(port) = r.port.filter(|p| *p != 0) {
-        url.port = port;
-    }
-    let wait = Duration::from_secs(r.wait.unwrap_or(0));
-    SessionEnd::Redirect { url, wait }
-}
-
-fn start_job(w: &mut Worker, job: &stratum::client::Job) {
-    let difficulty = job.difficulty.value();
-    let miner_job = match w.jobs.start(job) {
-        Ok(j) => j,
-        Err(e) => {
-            warn!("job {} cannot be mined: {e}", job.notify.job_id.as_str());
-            return;
-        }
-    };
-    let changed = {
-        let mut s = lock(&w.status);
-        let changed = s.difficulty != Some(difficulty);
-        s.difficulty = Some(difficulty);
-        changed
-    };
-    if changed {
-        info!("difficulty {difficulty}");
-    }
-    debug!(
-        job = job.notify.job_id.as_str(),
-        clean = job.clean,
-        "new job"
-    );
-    if let Err(e) = w.miner.start_job(miner_job, w.found_tx.clone()) {
-        warn!("could not start job: {e}");
-    }
-}
-
-fn share_result(w: &Worker, outcome: ShareOutcome) {
-    let mut s = lock(&w.status);
-    let rate = s.hashrate();
-    match outcome {
-        ShareOutcome::Accepted => {
-            s.shares.accepted += 1;
-            info!("{}", s.shares.result_line(rate, None));
-        }
-        ShareOutcome::Rejected(r) => {
-            s.shares.rejected += 1;
-            info!("{}", s.shares.result_line(rate, Some(&r.reason)));
-        }
-        ShareOutcome::TimedOut => warn!("share got no answer in time"),
-        ShareOutcome::ConnectionLost => warn!("share unanswered: connection lost"),
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,29 @@
 //! What the worker counts and how it says it: share results, hashrate per thread and in
 //! total, and the `/summary` snapshot. Lines follow cpuminer's (spec/stratum.md Part A.3:
-//! `accepted: A/T (P%), X khash/s (yay!!!)`), with the pool's reason on a reject.
+//! `accepted: A/T (P%), X khash/s (yay!!!)`), with the pool's reason on a reject. The
+//! status is shared between the driver, the API and the worker's handle as a
+//! [`SharedStatus`], read and written through the poison-tolerant [`lock`].
 
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::meter::{Meter, Rates, human_rate};
+
+/// The status the driver updates and the API and handles read.
+pub type SharedStatus = Arc<Mutex<Status>>;
+
+/// A fresh shared status for `threads` search threads using `kernel`.
+pub fn shared_status(kernel: &str, threads: usize) -> SharedStatus {
+    Arc::new(Mutex::new(Status::new(Instant::now(), kernel, threads)))
+}
+
+/// Locks the status, recovering it if a thread panicked while holding the lock: every
+/// update leaves it consistent, so the figures stay worth reading.
+pub fn lock(status: &SharedStatus) -> MutexGuard<'_, Status> {
+    status.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Share results since the worker started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

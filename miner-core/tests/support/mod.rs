@@ -285,9 +285,13 @@ pub fn start(config: WorkerConfig) -> Running {
     let miner = Arc::new(Miner::new(2, &Portable).unwrap());
     let status = worker::shared_status("portable", 2);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(worker::run(config, miner, status.clone(), async {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let cancel = shutdown.clone();
+    tokio::spawn(async move {
         let _ = rx.await;
-    }));
+        cancel.cancel();
+    });
+    let task = tokio::spawn(worker::run(config, miner, status.clone(), shutdown));
     Running {
         status,
         stop: Some(tx),

@@ -8,13 +8,12 @@ use std::time::{Duration, Instant};
 
 use stratum::methods::Notify;
 use stratum::server::{ServerConfig, ServerEvent, ServerSession};
-use stratum::{JobId, LineCodec, PrevHash, ProtocolError};
+use stratum::{LineCodec, PrevHash, ProtocolError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::shared::{Hooks, Shared, lock};
-use crate::job::Job;
 
 /// Limits of one connection.
 #[derive(Debug, Clone)]
@@ -39,21 +38,6 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// The `mining.notify` of a pool job.
-pub fn notify_of(job: &Job) -> Option<Notify> {
-    Some(Notify {
-        job_id: JobId::new(job.id.clone()).ok()?,
-        prevhash: PrevHash::from_internal(job.prevhash),
-        coinb1: job.coinbase.coinb1.clone(),
-        coinb2: job.coinbase.coinb2.clone(),
-        merkle_branch: job.branch.clone(),
-        version: job.version,
-        nbits: job.bits,
-        ntime: job.ntime,
-        clean_jobs: job.clean_jobs,
-    })
-}
-
 /// Forces `clean_jobs` when the job's prevhash differs from the last one sent on this
 /// connection. The job channel keeps only the latest job, so a connection that was busy
 /// while a clean job and a quick mempool update followed each other would otherwise see the
@@ -66,13 +50,13 @@ fn mark_new_tip(notify: &mut Notify, last_prevhash: &mut Option<PrevHash>) {
 }
 
 /// Serves one connection until it closes, misbehaves, idles out or the pool shuts down.
+/// Runs in the connection's span (peer address; extranonce1 once granted).
 pub async fn serve(
     mut stream: TcpStream,
-    peer: std::net::SocketAddr,
     shared: Arc<Shared>,
     session_config: ServerConfig,
     limits: ConnLimits,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) {
     let mut jobs = shared.job_tx.subscribe();
     let mut session = ServerSession::new(session_config, now());
@@ -83,7 +67,7 @@ pub async fn serve(
     let mut codec = LineCodec::new(limits.max_line);
     let mut buf = vec![0u8; 4096];
     let mut last_prevhash = None;
-    if let Some(mut notify) = jobs.borrow_and_update().as_deref().and_then(notify_of) {
+    if let Some(mut notify) = jobs.borrow_and_update().as_ref().map(|j| j.notify.clone()) {
         mark_new_tip(&mut notify, &mut last_prevhash);
         session.send_job(&notify, now());
     }
@@ -110,13 +94,13 @@ pub async fn serve(
             changed = jobs.changed() => {
                 if changed.is_err() { break End::Shutdown; }
                 let job = jobs.borrow_and_update().clone();
-                if let Some(mut notify) = job.as_deref().and_then(notify_of) {
+                if let Some(mut notify) = job.map(|j| j.notify.clone()) {
                     mark_new_tip(&mut notify, &mut last_prevhash);
                     session.send_job(&notify, now());
                 }
             }
             _ = tokio::time::sleep_until(idle_deadline) => break End::Idle,
-            _ = shutdown.changed() => break End::Shutdown,
+            _ = shutdown.cancelled() => break End::Shutdown,
         }
         // A client that stops reading must not hold its task forever.
         match tokio::time::timeout(limits.idle_timeout, flush(&mut stream, &mut session)).await {
@@ -135,7 +119,7 @@ pub async fn serve(
         lock(&shared.extranonces).release(id);
     }
     shared.connections.fetch_sub(1, Ordering::Relaxed);
-    tracing::info!(%peer, reason = ?end, "stratum connection closed");
+    tracing::info!(reason = ?end, "stratum connection closed");
 }
 
 async fn flush(stream: &mut TcpStream, session: &mut ServerSession) -> std::io::Result<()> {
@@ -189,6 +173,7 @@ fn account(shared: &Shared, session: &mut ServerSession, limits: &ConnLimits) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stratum::JobId;
 
     fn notify(prev: u8, clean: bool) -> Notify {
         Notify {

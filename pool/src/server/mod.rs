@@ -18,6 +18,9 @@ use stratum::server::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, info_span};
 
 use crate::blocks::BlockStore;
 use crate::job::{JobBook, JobConfig};
@@ -25,7 +28,7 @@ use crate::rpc::{RpcAuth, RpcClient, RpcError};
 use crate::source;
 use crate::stats::{NodeHealth, PoolStatus};
 use crate::template::Template;
-pub use conn::{ConnLimits, notify_of};
+pub use conn::ConnLimits;
 pub use shared::EXTRANONCE1_SIZE;
 use shared::{FoundBlock, Shared, lock};
 use tasks::{check_node, job_manager, submitter, tag_push};
@@ -101,7 +104,8 @@ pub enum PoolError {
 pub struct Pool {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
+    /// Cancelled by [`Pool::shutdown`] and on drop: every task and connection ends.
+    stop: CancellationToken,
     tasks: JoinSet<()>,
 }
 
@@ -110,7 +114,7 @@ impl Pool {
     /// is checked (retrying while the node is unreachable or not ready, unless `stop` fires).
     pub async fn start(listener: TcpListener, config: PoolConfig) -> Result<Pool, PoolError> {
         let addr = listener.local_addr()?;
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let stop = CancellationToken::new();
         let (job_tx, _) = watch::channel(None);
         let (blocks_tx, blocks_rx) = mpsc::unbounded_channel();
         let (templates_tx, templates_rx) = mpsc::channel::<Template>(16);
@@ -158,55 +162,51 @@ impl Pool {
                         block: pending,
                     });
                 }
-                let stop = &stop_rx;
-                tasks.spawn(submitter(
+                let submit = submitter(
                     rpc.clone(),
                     store,
                     shared.clone(),
                     blocks_rx,
                     wake.clone(),
                     stop.clone(),
-                ));
-                tasks.spawn(source::poll_node(
+                );
+                tasks.spawn(submit.instrument(info_span!("submitter")));
+                let poll = source::poll_node(
                     rpc.clone(),
                     config.poll_interval,
                     wake,
                     templates_tx.clone(),
                     shared.node.clone(),
                     stop.clone(),
-                ));
-                tasks.spawn(source::long_poll_node(
-                    rpc,
-                    config.longpoll_wait,
-                    templates_tx,
-                    stop.clone(),
-                ));
+                );
+                tasks.spawn(poll.instrument(info_span!("poll_node")));
+                let long_poll =
+                    source::long_poll_node(rpc, config.longpoll_wait, templates_tx, stop.clone());
+                tasks.spawn(long_poll.instrument(info_span!("long_poll_node")));
             }
             _ => {
                 tracing::warn!(
                     "DEMO MODE: no bitcoind; jobs are synthetic and no block found here can be valid"
                 );
                 let new_block = Duration::from_secs(600);
-                tasks.spawn(source::demo(
-                    config.job_refresh,
-                    new_block,
-                    templates_tx,
-                    stop_rx.clone(),
-                ));
+                let demo = source::demo(config.job_refresh, new_block, templates_tx, stop.clone());
+                tasks.spawn(demo.instrument(info_span!("demo_source")));
             }
         }
-        tasks.spawn(job_manager(
+        let jobs = job_manager(
             shared.clone(),
             job_config,
             config.job_refresh,
             templates_rx,
-            stop_rx.clone(),
-        ));
-        tasks.spawn(accept_loop(listener, shared.clone(), config, stop_rx));
+            stop.clone(),
+        );
+        tasks.spawn(jobs.instrument(info_span!("job_manager")));
+        let accept = accept_loop(listener, shared.clone(), config, stop.clone());
+        tasks.spawn(accept.instrument(info_span!("accept", listen = %addr)));
         Ok(Pool {
             addr,
             shared,
-            stop: stop_tx,
+            stop,
             tasks,
         })
     }
@@ -241,8 +241,16 @@ impl Pool {
 
     /// Stops accepting, closes every connection and waits for the tasks.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Drop for Pool {
+    /// A pool dropped without [`Pool::shutdown`] still closes its connections (its own
+    /// tasks are aborted with the `JoinSet`).
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 
@@ -271,18 +279,17 @@ fn status_of(shared: &Shared) -> PoolStatus {
     status
 }
 
-/// Runs the pool until `shutdown` completes (the `run(listener, config, shutdown)` shape).
+/// Runs the pool until `shutdown` is cancelled (the `run(listener, config, shutdown)` shape).
 pub async fn run(
     listener: TcpListener,
     config: PoolConfig,
-    shutdown: impl std::future::Future<Output = ()>,
+    shutdown: CancellationToken,
 ) -> Result<(), PoolError> {
-    tokio::pin!(shutdown);
     let pool = tokio::select! {
         pool = Pool::start(listener, config) => pool?,
-        _ = &mut shutdown => return Err(PoolError::Stopped),
+        _ = shutdown.cancelled() => return Err(PoolError::Stopped),
     };
-    shutdown.await;
+    shutdown.cancelled().await;
     pool.shutdown().await;
     Ok(())
 }
@@ -291,14 +298,13 @@ async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     config: PoolConfig,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
-    let mut conns = JoinSet::new();
+    let conns = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = stop.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            _ = stop.cancelled() => break,
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
@@ -316,15 +322,17 @@ async fn accept_loop(
         }
         shared.connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
-        tracing::info!(%peer, "stratum connection");
-        conns.spawn(conn::serve(
+        let span = info_span!("conn", %peer, extranonce1 = tracing::field::Empty);
+        span.in_scope(|| tracing::info!("stratum connection"));
+        let serve = conn::serve(
             stream,
-            peer,
             shared.clone(),
             config.session.clone(),
             config.limits.clone(),
             stop.clone(),
-        ));
+        );
+        conns.spawn(serve.instrument(span));
     }
-    while conns.join_next().await.is_some() {}
+    conns.close();
+    conns.wait().await;
 }

@@ -5,13 +5,13 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use miner_core::{Difficulty, Target};
+use miner_core::Target;
 use stratum::server::{ServerHooks, ShareCheck, SubscribeGrant};
 use stratum::{ErrorCode, Extranonce1, RpcError};
 use tokio::sync::{mpsc, watch};
 
 use crate::blocks::{BlockStore, PendingBlock};
-use crate::job::{Job, JobBook};
+use crate::job::{JobBook, Solved, TemplateJob};
 use crate::stats::Stats;
 
 /// Bytes of extranonce1 per connection (ckpool's `nonce1length` default).
@@ -73,7 +73,7 @@ pub struct Shared {
     pub extranonces: Mutex<Extranonces>,
     pub jobs: Mutex<JobBook>,
     pub stats: Mutex<Stats>,
-    pub job_tx: watch::Sender<Option<Arc<Job>>>,
+    pub job_tx: watch::Sender<Option<Arc<TemplateJob>>>,
     pub blocks_tx: mpsc::UnboundedSender<FoundBlock>,
     /// `None` in demo mode: there a network-target hit is only logged.
     pub store: Option<BlockStore>,
@@ -103,6 +103,7 @@ impl ServerHooks for Hooks<'_> {
         self.extranonce1 = Some(id);
         let extranonce1 = Extranonce1::from_bytes(id.to_be_bytes().to_vec())
             .map_err(|e| RpcError::new(ErrorCode::Other, e.to_string()))?;
+        tracing::Span::current().record("extranonce1", extranonce1.to_hex());
         Ok(SubscribeGrant {
             session_id: extranonce1.to_hex(),
             extranonce1,
@@ -125,9 +126,7 @@ impl ServerHooks for Hooks<'_> {
             share.nonce,
             share.version,
         );
-        let share_target = Difficulty::new(share.difficulty.value())
-            .map(Target::from_difficulty)
-            .map_err(|e| RpcError::new(ErrorCode::Other, e.to_string()))?;
+        let share_target = Target::from_difficulty(share.difficulty);
         let is_block = job.network_target.is_met_by(&solved.hash);
         if !is_block && !share_target.is_met_by(&solved.hash) {
             return Err(RpcError::new(
@@ -146,8 +145,8 @@ impl Hooks<'_> {
     fn on_block(
         &self,
         share: &ShareCheck,
-        job: &Job,
-        solved: &crate::job::Solved,
+        job: &TemplateJob,
+        solved: &Solved,
     ) -> Result<(), RpcError> {
         let mut display = solved.hash;
         display.reverse();

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitcoin::ScriptBuf;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use super::PoolError;
 use super::shared::{FoundBlock, Shared, lock};
@@ -60,13 +61,13 @@ pub(super) async fn job_manager(
     config: JobConfig,
     refresh: Duration,
     mut templates: mpsc::Receiver<Template>,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut last: Option<(Template, Instant)> = None;
     loop {
         let template = tokio::select! {
             t = templates.recv() => match t { Some(t) => t, None => return },
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         };
         let fresh = last
             .as_ref()
@@ -81,7 +82,13 @@ pub(super) async fn job_manager(
         let job = lock(&shared.jobs).push(&template, &config);
         match job {
             Ok(job) => {
-                tracing::info!(job = %job.id, height = job.height, txs = job.txs.len(), clean = job.clean_jobs, "new job");
+                tracing::info!(
+                    job = job.id(),
+                    height = job.height,
+                    txs = job.txs.len(),
+                    clean = job.notify.clean_jobs,
+                    "new job"
+                );
                 shared.job_tx.send_replace(Some(job));
                 last = Some((template, Instant::now()));
             }
@@ -97,16 +104,16 @@ pub(super) async fn submitter(
     shared: Arc<Shared>,
     mut found: mpsc::UnboundedReceiver<FoundBlock>,
     wake: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     loop {
         let block = tokio::select! {
             b = found.recv() => match b { Some(b) => b, None => return },
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         };
         let outcome = tokio::select! {
             o = blocks::submit_until_answered(&rpc, &store, &block.block, u32::MAX) => o,
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         };
         let hash = &block.block.hash;
         match outcome {

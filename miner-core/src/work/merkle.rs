@@ -1,10 +1,8 @@
-//! Merkle branches for Stratum jobs (spec/stratum.md "Merkle root from the job").
-//!
-//! Pool side: leaves = [coinbase placeholder, txid_1 … txid_n] in internal order; at each level
-//! the sibling of the element at index 0 is the next branch entry, then the level is
-//! pair-hashed, duplicating the last hash when the level is odd.
+//! Merkle roots and branches for Stratum jobs (spec/stratum.md Part A.1, "Merkle root from
+//! the job"): the miner folds a branch into a root, the pool builds the branch. Internal
+//! byte order throughout; nothing is swapped.
 
-use miner_core::kernels::sha256d;
+use crate::kernels::sha256d;
 
 /// sha256d(a ‖ b).
 pub fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
@@ -14,47 +12,43 @@ pub fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
     sha256d(&buf)
 }
 
+/// Merkle root from the coinbase and the branch: h = sha256d(coinbase), then for each
+/// branch entry b, h = sha256d(h ‖ b).
+pub fn merkle_root(coinbase: &[u8], branch: &[[u8; 32]]) -> [u8; 32] {
+    branch
+        .iter()
+        .fold(sha256d(coinbase), |h, sibling| hash_pair(&h, sibling))
+}
+
 /// The branch that joins the coinbase (leaf 0) to the root, given the other txids in block
-/// order (internal byte order).
+/// order. At each level the sibling of the element at index 0 is the next branch entry,
+/// then the level is pair-hashed, duplicating the last hash when the level is odd.
 pub fn branch(txids: &[[u8; 32]]) -> Vec<[u8; 32]> {
     let mut branch = Vec::new();
     // Level 0 without the coinbase: `level[i]` is leaf i + 1.
     let mut level: Vec<[u8; 32]> = txids.to_vec();
-    while !level.is_empty() {
-        branch.push(level[0]);
+    while let Some(first) = level.first() {
+        branch.push(*first);
         // Next level, again without its element 0 (the one on the coinbase's path): pairs
         // (2,3), (4,5), … of the full level, i.e. (1,2), (3,4), … of `level`.
-        let rest = &level[1..];
-        let mut next = Vec::with_capacity(rest.len().div_ceil(2));
-        for pair in rest.chunks(2) {
-            let right = pair.get(1).unwrap_or(&pair[0]);
-            next.push(hash_pair(&pair[0], right));
-        }
-        level = next;
+        level = level[1..]
+            .chunks(2)
+            .map(|pair| hash_pair(&pair[0], pair.get(1).unwrap_or(&pair[0])))
+            .collect();
     }
     branch
 }
 
-/// Root from the coinbase txid and a branch: `h = sha256d(h ‖ b)` for each entry.
-pub fn root_from_branch(coinbase_txid: [u8; 32], branch: &[[u8; 32]]) -> [u8; 32] {
-    branch
-        .iter()
-        .fold(coinbase_txid, |h, sibling| hash_pair(&h, sibling))
-}
-
-/// The plain merkle root of all leaves (used to check [`branch`]).
+/// The plain merkle root of all leaves (`None` for none); checks [`branch`] in tests.
 pub fn root(leaves: &[[u8; 32]]) -> Option<[u8; 32]> {
     let mut level = leaves.to_vec();
-    if level.is_empty() {
-        return None;
-    }
     while level.len() > 1 {
         level = level
             .chunks(2)
             .map(|pair| hash_pair(&pair[0], pair.get(1).unwrap_or(&pair[0])))
             .collect();
     }
-    Some(level[0])
+    level.first().copied()
 }
 
 #[cfg(test)]
@@ -87,7 +81,8 @@ mod tests {
             "49aef42d78e3e9999c9e6ec9e1dddd6cb880bf3b076a03be1318ca789089308e"
         );
         let expected = internal("f3e94742aca4b5ef85488dc37c06c3282295ffec960994b2c0d5ac2a25a95766");
-        assert_eq!(root_from_branch(coinbase, &b), expected);
+        let folded = b.iter().fold(coinbase, |h, s| hash_pair(&h, s));
+        assert_eq!(folded, expected);
     }
 
     #[test]
@@ -95,12 +90,8 @@ mod tests {
         for n in 0..40usize {
             let leaves: Vec<[u8; 32]> = (0..=n).map(|i| sha256d(&i.to_le_bytes())).collect();
             let b = branch(&leaves[1..]);
-            assert_eq!(
-                Some(root_from_branch(leaves[0], &b)),
-                root(&leaves),
-                "{} leaves",
-                n + 1
-            );
+            let folded = b.iter().fold(leaves[0], |h, s| hash_pair(&h, s));
+            assert_eq!(Some(folded), root(&leaves), "{} leaves", n + 1);
             let expected_len = if n == 0 {
                 0
             } else {
@@ -108,13 +99,24 @@ mod tests {
             };
             assert_eq!(b.len() as u32, expected_len, "{} leaves", n + 1);
         }
+        assert_eq!(root(&[]), None);
     }
 
     #[test]
     fn odd_level_duplicates_last() {
         // Part A.1 observed: two mempool txs → [txid1, sha256d(txid2 ‖ txid2)].
-        let t1 = [1u8; 32];
-        let t2 = [2u8; 32];
+        let (t1, t2) = ([1u8; 32], [2u8; 32]);
         assert_eq!(branch(&[t1, t2]), vec![t1, hash_pair(&t2, &t2)]);
+    }
+
+    #[test]
+    fn merkle_root_hashes_the_coinbase_first() {
+        let coinbase = b"coinbase";
+        assert_eq!(merkle_root(coinbase, &[]), sha256d(coinbase));
+        let sib = [7u8; 32];
+        assert_eq!(
+            merkle_root(coinbase, &[sib]),
+            hash_pair(&sha256d(coinbase), &sib)
+        );
     }
 }

@@ -1,0 +1,62 @@
+//! The one way the binary stops and logs: [`shutdown_signal`] (SIGINT or SIGTERM),
+//! [`shutdown_token`] (a [`CancellationToken`] that signal cancels, for the libraries) and
+//! [`init_tracing`] (one subscriber, `RUST_LOG` or `info`). Every subcommand uses these;
+//! libraries only ever see the token (STYLE.md habit 10).
+
+use tokio_util::sync::CancellationToken;
+
+/// Resolves on the first SIGINT (ctrl-c) or SIGTERM. Where SIGTERM cannot be watched, on
+/// ctrl-c alone.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A token cancelled by [`shutdown_signal`]. Call inside a tokio runtime: the signal is
+/// watched by a task on it.
+pub fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        cancel.cancel();
+    });
+    token
+}
+
+/// Where log lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogTo {
+    /// A terminal's standard output (the CLI commands).
+    Stdout,
+    /// Standard error in plain text, no colours: a Mesos sandbox keeps it in the file
+    /// `stderr`.
+    PlainStderr,
+}
+
+/// Installs the process's tracing subscriber: the `RUST_LOG` filter (default `info`), no
+/// module targets. A second call does nothing.
+pub fn init_tracing(to: LogTo) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = match to {
+        LogTo::Stdout => builder.try_init(),
+        LogTo::PlainStderr => builder
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .try_init(),
+    };
+}
