@@ -1,6 +1,5 @@
 //! Raw-HTTP helpers for the conformance tests: a subscription reader over reqwest with the
 //! `proto` RecordIO decoder, and call posting. Nothing here knows the cluster's internals.
-#![allow(dead_code)]
 
 pub mod transcript;
 

@@ -1,6 +1,5 @@
 //! Reads the recorded exchanges of `testdata/mesos-transcripts/*.txt`: each request and
 //! the real Mesos' raw response, as printed there (Python bytes literals or plain text).
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
