@@ -11,7 +11,7 @@ use std::time::Duration;
 use miner_core::Miner;
 use miner_core::kernels::Kernel;
 use miner_core::meter::human_rate;
-use miner_core::worker::{self, PoolUrl, RetryPolicy, Stopped, WorkerConfig, api, tls};
+use miner_core::worker::{self, Stopped, WorkerOptions, api};
 
 use crate::UsageError;
 use crate::signals::{LogTo, init_tracing, shutdown_token};
@@ -73,61 +73,28 @@ pub struct Args {
     no_version_rolling: bool,
 }
 
-/// Longest accepted duration option: a day.
-const MAX_SECONDS: f64 = 86_400.0;
-
-fn seconds(what: &str, value: Option<f64>, default: f64) -> Result<Duration, UsageError> {
-    let v = value.unwrap_or(default);
-    if !(0.0..=MAX_SECONDS).contains(&v) {
-        return Err(UsageError(format!(
-            "{what}: must be 0..={MAX_SECONDS} seconds, got {v}"
-        )));
+impl Args {
+    /// The worker options the flags (and the `-c` file) gave.
+    fn worker_options(&self) -> WorkerOptions {
+        WorkerOptions {
+            urls: self.url.clone(),
+            user: self.user.clone(),
+            pass: self.pass.clone(),
+            retries: self.retries,
+            retry_pause: self.retry_pause,
+            timeout: self.timeout,
+            failback_interval: self.failback_interval,
+            report_interval: self.report_interval,
+            quiet: self.quiet,
+            no_version_rolling: self.no_version_rolling,
+            suggest_diff: self.suggest_diff,
+            cert: self.cert.clone(),
+        }
     }
-    Ok(Duration::from_secs_f64(v))
 }
 
-/// The worker settings from the merged arguments.
-fn worker_config(args: &Args) -> Result<WorkerConfig, UsageError> {
-    if args.url.is_empty() {
-        return Err(UsageError("no pool: give -o URL (or --benchmark)".into()));
-    }
-    let pools = args
-        .url
-        .iter()
-        .map(|u| PoolUrl::parse(u).map_err(|e| UsageError(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let user = args.user.as_deref().unwrap_or("mesos-miner");
-    let mut c = WorkerConfig::new(pools, user, args.pass.as_deref().unwrap_or("x"));
-    c.retry = RetryPolicy {
-        retries: match args.retries {
-            None | Some(-1) => None,
-            Some(n) if n >= 0 => Some(u32::try_from(n).unwrap_or(u32::MAX)),
-            Some(n) => return Err(UsageError(format!("retries: must be -1 or more, got {n}"))),
-        },
-        max_pause: seconds("retry-pause", args.retry_pause, 30.0)?,
-        first_pause: Duration::from_secs(1),
-    };
-    c.retry.first_pause = c.retry.first_pause.min(c.retry.max_pause);
-    c.timeout = seconds("timeout", args.timeout, 120.0)?.max(Duration::from_secs(1));
-    c.failback_interval =
-        seconds("failback-interval", args.failback_interval, 30.0)?.max(Duration::from_millis(100));
-    c.report_interval =
-        seconds("report-interval", args.report_interval, 30.0)?.max(Duration::from_secs(1));
-    c.quiet = args.quiet;
-    c.version_rolling = !args.no_version_rolling;
-    if let Some(d) = args.suggest_diff {
-        if !(d.is_finite() && d > 0.0) {
-            return Err(UsageError(format!(
-                "suggest-diff: must be above 0, got {d}"
-            )));
-        }
-        c.suggest_difficulty = Some(d);
-    }
-    if c.pools.iter().any(|p| p.tls) || args.cert.is_some() {
-        c.tls =
-            Some(tls::client_config(args.cert.as_deref()).map_err(|e| UsageError(e.to_string()))?);
-    }
-    Ok(c)
+fn usage(e: impl std::fmt::Display) -> UsageError {
+    UsageError(e.to_string())
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<()> {
@@ -137,10 +104,11 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
     init_tracing(LogTo::Stdout);
     let threads = thread_count(args.threads)?;
     let kernel = pick_kernel(args.kernel.as_deref().unwrap_or("auto"))?;
+    let options = args.worker_options();
     let config = if args.benchmark {
         None
     } else {
-        Some(worker_config(&args)?)
+        Some(options.build().map_err(usage)?)
     };
     let api_addr: Option<std::net::SocketAddr> = match &args.api_bind {
         None => None,
@@ -167,7 +135,7 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
         }
         let stopped = match config {
             None => {
-                let report = seconds("report-interval", args.report_interval, 5.0)?;
+                let report = options.benchmark_report_interval().map_err(usage)?;
                 worker::benchmark(
                     miner.clone(),
                     status.clone(),
@@ -195,11 +163,11 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
 }
 
 fn thread_count(threads: Option<usize>) -> Result<usize, UsageError> {
-    worker::thread_count(threads).map_err(|e| UsageError(e.to_string()))
+    worker::thread_count(threads).map_err(usage)
 }
 
 fn pick_kernel(name: &str) -> Result<&'static dyn Kernel, UsageError> {
-    worker::pick_kernel(name).map_err(|e| UsageError(e.to_string()))
+    worker::pick_kernel(name).map_err(usage)
 }
 
 fn print_summary(status: &api::SharedStatus) {

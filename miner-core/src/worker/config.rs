@@ -1,5 +1,5 @@
-//! The worker's settings, as `mesos-miner mine` flags set them; [`WorkerConfig::new`] gives
-//! cpuminer's defaults.
+//! The worker's settings, checked: [`WorkerConfig::new`] gives cpuminer's defaults and
+//! [`super::WorkerOptions::build`] makes one from what an operator gives.
 
 use std::sync::Arc;
 use std::time::Duration;

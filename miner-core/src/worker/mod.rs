@@ -1,7 +1,7 @@
 //! The Stratum worker: a thin tokio driver that joins a `stratum` client session to the
-//! search threads ([`crate::search::Miner`]), plus the pure pieces it is built from: pool
-//! URLs, TLS, the reconnect/failover policy, share accounting and output lines, and the
-//! `/summary` API. [`spawn`] runs a worker as a library (the Mesos executor does) and gives
+//! search threads ([`crate::search::Miner`]), plus the pure pieces it is built from: the
+//! operator's options checked into a config ([`WorkerOptions`]), pool URLs, TLS, the
+//! reconnect/failover policy, share accounting and output lines, and the `/summary` API. [`spawn`] runs a worker as a library (the Mesos executor does) and gives
 //! a [`WorkerHandle`] with status snapshots.
 //!
 //! Hashing never runs on the tokio runtime: the driver only moves lines, starts jobs on the
@@ -15,6 +15,7 @@ mod driver;
 mod handle;
 pub mod jobs;
 mod mining;
+pub mod options;
 pub mod policy;
 mod session;
 pub mod stats;
@@ -28,6 +29,7 @@ pub use handle::{
     MAX_THREADS, MinerConfig, PoolConnState, SpawnError, WorkerHandle, WorkerProbe, WorkerStatus,
     pick_kernel, spawn, thread_count,
 };
+pub use options::{ConfigError, WorkerOptions};
 pub use policy::{Failover, Next, RetryPolicy, backoff};
 pub use stats::{ShareCounts, SharedStatus, Status, Summary, shared_status};
 pub use url::{PoolUrl, UrlError};
