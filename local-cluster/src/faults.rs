@@ -114,7 +114,7 @@ impl Core {
         executor_id: &str,
     ) -> Option<String> {
         let agent = self.agents.get(agent_id)?;
-        let key = (framework_id.to_string(), executor_id.to_string());
+        let key = crate::keys::ExecutorKey::new(framework_id, executor_id);
         agent.executors.get(&key).map(|e| e.container.clone())
     }
 

@@ -81,6 +81,7 @@ pub(crate) mod core;
 pub(crate) mod driver;
 mod faults;
 pub(crate) mod ids;
+pub(crate) mod keys;
 pub(crate) mod master;
 pub(crate) mod msg;
 pub(crate) mod pb;

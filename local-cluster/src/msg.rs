@@ -2,7 +2,10 @@
 //! messages; here master and agents live in one process, so they are plain values routed by
 //! [`crate::core::Core`]. They are not part of the public wire protocol.
 
-use crate::pb::v1::{ExecutorInfo, FrameworkInfo, KillPolicy, TaskGroupInfo, TaskInfo, TaskStatus};
+use crate::keys::ExecutorKey;
+use crate::pb::v1::{
+    ExecutorInfo, FrameworkInfo, KillPolicy, TaskGroupInfo, TaskInfo, TaskState, TaskStatus,
+};
 use crate::resources::Res;
 
 /// Master → agent.
@@ -62,7 +65,7 @@ pub enum ToMaster {
     LatestState {
         framework_id: String,
         task_id: String,
-        state: i32,
+        state: TaskState,
     },
     /// An executor's `MESSAGE` for its scheduler.
     ExecutorMessage {
@@ -88,9 +91,9 @@ pub struct Registration {
     pub port: u16,
     pub total: Res,
     /// Live tasks: framework id, task, latest state, latest status.
-    pub tasks: Vec<(String, TaskInfo, i32, Option<TaskStatus>)>,
-    /// Running executors: framework id, executor id, their own resources.
-    pub executors: Vec<(String, String, Res)>,
+    pub tasks: Vec<(String, TaskInfo, TaskState, Option<TaskStatus>)>,
+    /// Running executors and their own resources.
+    pub executors: Vec<(ExecutorKey, Res)>,
     /// Framework infos of the frameworks with tasks here.
     pub frameworks: Vec<FrameworkInfo>,
 }

@@ -4,12 +4,6 @@
 
 use crate::pb::v1::{self, TaskState, TaskStatus, task_status::Reason, task_status::Source};
 
-/// `isTerminalState` of Mesos on a raw state (unknown numbers are not terminal): one
-/// definition, `proto`'s.
-pub fn is_terminal(state: i32) -> bool {
-    TaskState::try_from(state).is_ok_and(TaskState::is_terminal)
-}
-
 /// A master-generated status at wall time `timestamp`: `SOURCE_MASTER`, no uuid (never
 /// acknowledged).
 pub fn master_status(

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::launch::launch_event;
 use super::{Agent, AgentOut, Phase, Queued};
+use crate::keys::ExecutorKey;
 use crate::msg::ToMaster;
 use crate::pb::exec::{self, call::Type as CallType, event::Type as EventType};
 use crate::pb::v1::{self, TaskState, task_status::Source};
@@ -21,7 +22,7 @@ impl Agent {
         };
         let fid = call.framework_id.value.clone();
         let eid = call.executor_id.value.clone();
-        let key = (fid.clone(), eid.clone());
+        let key = ExecutorKey::new(&fid, &eid);
         let kind = call
             .r#type
             .and_then(|t| CallType::try_from(t).ok())
@@ -78,10 +79,7 @@ impl Agent {
         if !self.frameworks.contains_key(&call.framework_id.value) {
             return Err(Reply::text(400, "Framework cannot be found"));
         }
-        let key = (
-            call.framework_id.value.clone(),
-            call.executor_id.value.clone(),
-        );
+        let key = ExecutorKey::new(&call.framework_id.value, &call.executor_id.value);
         if !self.executors.contains_key(&key) {
             return Err(Reply::text(400, "Executor cannot be found"));
         }
@@ -92,7 +90,7 @@ impl Agent {
     /// after an agent restart), then the queued LAUNCH / LAUNCH_GROUP events.
     fn subscribe(
         &mut self,
-        key: (String, String),
+        key: ExecutorKey,
         sub: exec::call::Subscribe,
         format: Format,
         now: Instant,
@@ -107,8 +105,8 @@ impl Agent {
             let Some(uuid) = status.uuid.clone().filter(|u| wire::valid_uuid(u)) else {
                 continue;
             };
-            if !self.has_pending(&key.0, &status.task_id.value, &uuid) {
-                self.enqueue_update(&key.0, status.clone(), now);
+            if !self.has_pending(&key.framework_id, &status.task_id.value, &uuid) {
+                self.enqueue_update(&key.framework_id, status.clone(), now);
             }
             self.send(conn, acknowledged(&status.task_id.value, uuid));
         }
@@ -124,8 +122,12 @@ impl Agent {
 
     /// Takes `conn` as the executor's stream (closing an older one): its SUBSCRIBED event
     /// and the work queued for it.
-    fn connect(&mut self, key: &(String, String), conn: u64) -> Option<(exec::Event, Vec<Queued>)> {
-        let framework_info = self.frameworks.get(&key.0).cloned().unwrap_or_default();
+    fn connect(&mut self, key: &ExecutorKey, conn: u64) -> Option<(exec::Event, Vec<Queued>)> {
+        let framework_info = self
+            .frameworks
+            .get(&key.framework_id)
+            .cloned()
+            .unwrap_or_default();
         let agent_info = self.agent_info();
         let e = self.executors.get_mut(key)?;
         let old = e.conn.replace(conn);
@@ -166,7 +168,7 @@ impl Agent {
         }
         if let Some(conn) = self
             .executors
-            .get(&(fid.to_string(), eid.to_string()))
+            .get(&ExecutorKey::new(fid, eid))
             .and_then(|e| e.conn)
         {
             self.send(conn, acknowledged(&task_id, uuid));

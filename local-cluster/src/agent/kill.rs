@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::lifecycle::command_status;
 use super::{Agent, AgentOut, Kind, Queued, Termination};
+use crate::keys::ExecutorKey;
 use crate::pb::exec::{self, event::Type as EventType};
 use crate::pb::v1::{self, TaskState, task_status::Reason};
 use crate::status::agent_status;
@@ -23,7 +24,7 @@ impl Agent {
         let Some((key, e)) = self
             .executors
             .iter_mut()
-            .find(|((f, _), e)| f == fid && e.tasks.contains_key(task_id))
+            .find(|(k, e)| k.framework_id == fid && e.tasks.contains_key(task_id))
         else {
             return;
         };
@@ -36,7 +37,7 @@ impl Agent {
             let st = agent_status(
                 task_id,
                 &self.cfg.id,
-                Some(&key.1),
+                Some(&key.executor_id),
                 TaskState::TaskKilled,
                 Reason::TaskKilledDuringLaunch,
                 "Killed before delivery to the executor",
@@ -64,13 +65,8 @@ impl Agent {
         }
     }
 
-    fn kill_command(
-        &mut self,
-        key: &(String, String),
-        policy: Option<v1::KillPolicy>,
-        now: Instant,
-    ) {
-        let killing_cap = self.frameworks.get(&key.0).is_some_and(|f| {
+    fn kill_command(&mut self, key: &ExecutorKey, policy: Option<v1::KillPolicy>, now: Instant) {
+        let killing_cap = self.frameworks.get(&key.framework_id).is_some_and(|f| {
             f.capabilities.iter().any(|c| {
                 c.r#type == Some(v1::framework_info::capability::Type::TaskKillingState as i32)
             })
@@ -94,15 +90,15 @@ impl Agent {
             kill: false,
         });
         if killing_cap {
-            let st = command_status(&key.1, &self.cfg.id, TaskState::TaskKilling, None);
-            self.enqueue_own(&key.0, st, now);
+            let st = command_status(&key.executor_id, &self.cfg.id, TaskState::TaskKilling, None);
+            self.enqueue_own(&key.framework_id, st, now);
         }
     }
 
     /// SHUTDOWN of an executor: the SHUTDOWN event, then SIGKILL after the grace period.
     pub(crate) fn shutdown_executor(
         &mut self,
-        key: &(String, String),
+        key: &ExecutorKey,
         termination: Termination,
         now: Instant,
     ) {
@@ -140,7 +136,7 @@ impl Agent {
         let keys: Vec<_> = self
             .executors
             .keys()
-            .filter(|(f, _)| f == framework_id)
+            .filter(|k| k.framework_id == framework_id)
             .cloned()
             .collect();
         for key in keys {
@@ -151,6 +147,6 @@ impl Agent {
             };
             self.shutdown_executor(&key, t, now);
         }
-        self.updates.retain(|(f, _), _| f != framework_id);
+        self.updates.retain(|k, _| k.framework_id != framework_id);
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{Agent, AgentOut, Executor, Kind, LaunchSpec, Queued, Termination};
+use crate::keys::ExecutorKey;
 use crate::msg::ToAgent;
 use crate::pb::exec::{self, event::Type as EventType};
 use crate::pb::v1::{
@@ -40,7 +41,7 @@ impl Agent {
                     reason: Reason::ExecutorTerminated,
                     message: "Executor shut down".into(),
                 };
-                self.shutdown_executor(&(framework_id, executor_id), t, now);
+                self.shutdown_executor(&ExecutorKey::new(framework_id, executor_id), t, now);
             }
             ToAgent::ShutdownFramework { framework_id } => {
                 self.shutdown_framework(&framework_id, now)
@@ -89,13 +90,11 @@ impl Agent {
             return;
         }
         self.ensure_executor(&fid, &exec_info, Kind::Custom, now);
-        let key = (fid, exec_info.executor_id.value.clone());
+        let key = ExecutorKey::new(fid, exec_info.executor_id.value.clone());
         if let Some(e) = self.executors.get_mut(&key) {
             for t in &group.tasks {
-                e.tasks.insert(
-                    t.task_id.value.clone(),
-                    (t.clone(), TaskState::TaskStaging as i32),
-                );
+                e.tasks
+                    .insert(t.task_id.value.clone(), (t.clone(), TaskState::TaskStaging));
             }
         }
         self.deliver(&key, Queued::Group(group));
@@ -103,7 +102,7 @@ impl Agent {
 
     /// A scheduler MESSAGE, as a MESSAGE event if the executor is subscribed.
     fn framework_message(&mut self, framework_id: String, executor_id: String, data: Vec<u8>) {
-        let key = (framework_id, executor_id);
+        let key = ExecutorKey::new(framework_id, executor_id);
         if let Some(conn) = self.executors.get(&key).and_then(|e| e.conn) {
             let ev = exec::Event {
                 r#type: Some(EventType::Message as i32),
@@ -127,11 +126,11 @@ impl Agent {
             None => (command_executor(&task), Kind::Command),
         };
         self.ensure_executor(&fid, &exec_info, kind.clone(), now);
-        let key = (fid, exec_info.executor_id.value.clone());
+        let key = ExecutorKey::new(fid, exec_info.executor_id.value.clone());
         if let Some(e) = self.executors.get_mut(&key) {
             e.tasks.insert(
                 task.task_id.value.clone(),
-                (task.clone(), TaskState::TaskStaging as i32),
+                (task.clone(), TaskState::TaskStaging),
             );
         }
         if kind == Kind::Custom {
@@ -141,7 +140,7 @@ impl Agent {
 
     /// Creates the executor (sandbox, process launch) unless it already runs.
     fn ensure_executor(&mut self, fid: &str, info: &ExecutorInfo, kind: Kind, now: Instant) {
-        let key = (fid.to_string(), info.executor_id.value.clone());
+        let key = ExecutorKey::new(fid, info.executor_id.value.clone());
         if self.executors.contains_key(&key) {
             return;
         }
@@ -198,7 +197,7 @@ impl Agent {
     }
 
     /// Sends a LAUNCH / LAUNCH_GROUP now if the executor is subscribed, else queues it.
-    fn deliver(&mut self, key: &(String, String), q: Queued) {
+    fn deliver(&mut self, key: &ExecutorKey, q: Queued) {
         let Some(e) = self.executors.get_mut(key) else {
             return;
         };

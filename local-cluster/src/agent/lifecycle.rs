@@ -5,9 +5,10 @@
 use std::time::Instant;
 
 use super::{Agent, AgentOut, Executor, Kind, Phase, Termination};
+use crate::keys::ExecutorKey;
 use crate::msg::ToMaster;
 use crate::pb::v1::{self, TaskState, task_status::Reason};
-use crate::status::{agent_status, is_terminal};
+use crate::status::agent_status;
 
 impl Agent {
     /// The driver started `container`'s process; command tasks report STARTING, RUNNING.
@@ -25,8 +26,8 @@ impl Agent {
         }
         let key = key.clone();
         for state in [TaskState::TaskStarting, TaskState::TaskRunning] {
-            let st = command_status(&key.1, &self.cfg.id, state, None);
-            self.enqueue_own(&key.0, st, now);
+            let st = command_status(&key.executor_id, &self.cfg.id, state, None);
+            self.enqueue_own(&key.framework_id, st, now);
         }
     }
 
@@ -62,7 +63,7 @@ impl Agent {
         if let Some(conn) = e.conn {
             self.push(AgentOut::Close { conn });
         }
-        let framework_alive = self.frameworks.contains_key(&key.0)
+        let framework_alive = self.frameworks.contains_key(&key.framework_id)
             && e.termination
                 .as_ref()
                 .is_none_or(|t| t.reason != Reason::FrameworkRemoved);
@@ -72,25 +73,19 @@ impl Agent {
         let generated = e.kind == Kind::Command;
         if self.phase == Phase::Running {
             self.push(AgentOut::ToMaster(ToMaster::ExecutorExited {
-                framework_id: key.0,
-                executor_id: key.1,
+                framework_id: key.framework_id,
+                executor_id: key.executor_id,
                 status,
                 generated,
             }));
         }
     }
 
-    fn terminal_updates(
-        &mut self,
-        key: &(String, String),
-        e: &Executor,
-        status: i32,
-        now: Instant,
-    ) {
+    fn terminal_updates(&mut self, key: &ExecutorKey, e: &Executor, status: i32, now: Instant) {
         let live: Vec<String> = e
             .tasks
             .iter()
-            .filter(|(_, (_, s))| !is_terminal(*s))
+            .filter(|(_, (_, s))| !s.is_terminal())
             .map(|(id, _)| id.clone())
             .collect();
         if e.kind == Kind::Command && e.termination.is_none() {
@@ -109,7 +104,7 @@ impl Agent {
             };
             for id in live {
                 let st = command_status(&id, &self.cfg.id, state, Some(&message));
-                self.enqueue_own(&key.0, st, now);
+                self.enqueue_own(&key.framework_id, st, now);
             }
             return;
         }
@@ -122,12 +117,12 @@ impl Agent {
             let st = agent_status(
                 &id,
                 &self.cfg.id,
-                Some(&key.1),
+                Some(&key.executor_id),
                 t.state,
                 t.reason,
                 &t.message,
             );
-            self.enqueue_own(&key.0, st, now);
+            self.enqueue_own(&key.framework_id, st, now);
         }
     }
 

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::ids::{Ids, Wall};
+use crate::keys::{ExecutorKey, TaskKey};
 use crate::msg::{Registration, ToMaster};
 use crate::pb::exec;
 use crate::pb::v1::{
@@ -141,7 +142,7 @@ pub(crate) struct Executor {
     pub conn: Option<u64>,
     pub queued: Vec<Queued>,
     /// Task id → (task, latest state).
-    pub tasks: BTreeMap<String, (TaskInfo, i32)>,
+    pub tasks: BTreeMap<String, (TaskInfo, v1::TaskState)>,
     pub registration_deadline: Option<Instant>,
     pub kill_deadline: Option<Instant>,
     pub termination: Option<Termination>,
@@ -165,10 +166,9 @@ pub struct Agent {
     /// Executors that must re-subscribe before this instant after a restart.
     pub(crate) reregister_deadline: Option<Instant>,
     pub(crate) frameworks: BTreeMap<String, FrameworkInfo>,
-    /// (framework, executor) → executor.
-    pub(crate) executors: BTreeMap<(String, String), Executor>,
-    /// (framework, task) → pending updates.
-    pub(crate) updates: BTreeMap<(String, String), UpdateStream>,
+    pub(crate) executors: BTreeMap<ExecutorKey, Executor>,
+    /// Each task's pending updates.
+    pub(crate) updates: BTreeMap<TaskKey, UpdateStream>,
     next_conn: u64,
     /// Container ids and status uuids.
     pub(crate) ids: Ids,
@@ -242,20 +242,18 @@ impl Agent {
     pub fn registration(&self) -> Registration {
         let mut tasks = Vec::new();
         let mut executors = Vec::new();
-        for ((fid, eid), e) in &self.executors {
+        for (key, e) in &self.executors {
+            let fid = &key.framework_id;
             for (task, state) in e.tasks.values() {
                 let latest = self
                     .updates
-                    .get(&(fid.clone(), task.task_id.value.clone()))
+                    .get(&TaskKey::new(fid, task.task_id.value.clone()))
                     .and_then(|s| s.pending.back().cloned());
                 tasks.push((fid.clone(), task.clone(), *state, latest));
             }
             if e.kind == Kind::Custom {
-                executors.push((
-                    fid.clone(),
-                    eid.clone(),
-                    Res::from_pb(&e.info.resources).unwrap_or_default(),
-                ));
+                let res = Res::from_pb(&e.info.resources).unwrap_or_default();
+                executors.push((key.clone(), res));
             }
         }
         Registration {

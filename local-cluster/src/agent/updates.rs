@@ -6,9 +6,9 @@
 use std::time::Instant;
 
 use super::{Agent, AgentOut, Phase, UpdateStream};
+use crate::keys::TaskKey;
 use crate::msg::ToMaster;
 use crate::pb::v1::TaskStatus;
-use crate::status::is_terminal;
 
 impl Agent {
     /// Stamps an update the agent made itself (agent or command-executor source) with the
@@ -42,13 +42,13 @@ impl Agent {
             .filter(|e| e.framework_id == framework_id)
         {
             if let Some(t) = e.tasks.get_mut(&task_id) {
-                t.1 = status.state;
+                t.1 = status.state();
             }
         }
         let min = self.cfg.update_retry_min;
         let stream = self
             .updates
-            .entry((framework_id.to_string(), task_id))
+            .entry(TaskKey::new(framework_id, task_id))
             .or_default();
         stream.pending.push_back(status.clone());
         if stream.pending.len() == 1 {
@@ -56,7 +56,7 @@ impl Agent {
             stream.next_retry = Some(now + min);
             self.forward(framework_id, status);
         } else if self.phase == Phase::Running {
-            let key = (framework_id.to_string(), status.task_id.value.clone());
+            let key = TaskKey::new(framework_id, status.task_id.value.clone());
             self.report_latest(&key);
         }
     }
@@ -64,7 +64,7 @@ impl Agent {
     /// Whether an update with this uuid is still pending for the task.
     pub(crate) fn has_pending(&self, framework_id: &str, task_id: &str, uuid: &[u8]) -> bool {
         self.updates
-            .get(&(framework_id.to_string(), task_id.to_string()))
+            .get(&TaskKey::new(framework_id, task_id))
             .is_some_and(|s| s.pending.iter().any(|p| p.uuid.as_deref() == Some(uuid)))
     }
 
@@ -72,7 +72,7 @@ impl Agent {
         if self.phase != Phase::Running {
             return;
         }
-        let key = (framework_id.to_string(), status.task_id.value.clone());
+        let key = TaskKey::new(framework_id, status.task_id.value.clone());
         self.push(AgentOut::ToMaster(ToMaster::StatusUpdate {
             framework_id: framework_id.into(),
             status,
@@ -82,7 +82,7 @@ impl Agent {
 
     /// Tells the master the newest state of a task whose older updates still wait for
     /// acknowledgement (spec §3.5 step 3: the master accounts resources on it).
-    fn report_latest(&mut self, key: &(String, String)) {
+    fn report_latest(&mut self, key: &TaskKey) {
         let Some(newest) = self
             .updates
             .get(key)
@@ -92,9 +92,9 @@ impl Agent {
             return;
         };
         let msg = ToMaster::LatestState {
-            framework_id: key.0.clone(),
-            task_id: key.1.clone(),
-            state: newest.state,
+            framework_id: key.framework_id.clone(),
+            task_id: key.task_id.clone(),
+            state: newest.state(),
         };
         self.push(AgentOut::ToMaster(msg));
     }
@@ -107,7 +107,7 @@ impl Agent {
         uuid: &[u8],
         now: Instant,
     ) {
-        let key = (framework_id.to_string(), task_id.to_string());
+        let key = TaskKey::new(framework_id, task_id);
         let Some(stream) = self.updates.get_mut(&key) else {
             return;
         };
@@ -128,7 +128,7 @@ impl Agent {
         }
         // A terminal update acknowledged: the agent forgets the task (Mesos moves it to
         // completed tasks); reconciliation then answers TASK_GONE.
-        if acked.is_some_and(|s| is_terminal(s.state)) && !self.updates.contains_key(&key) {
+        if acked.is_some_and(|s| s.state().is_terminal()) && !self.updates.contains_key(&key) {
             for e in self
                 .executors
                 .values_mut()
@@ -143,15 +143,15 @@ impl Agent {
     pub(crate) fn resend(&mut self, framework_id: &str, now: Instant) {
         let min = self.cfg.update_retry_min;
         let mut heads = Vec::new();
-        for ((fid, _), s) in self
+        for (key, s) in self
             .updates
             .iter_mut()
-            .filter(|((f, _), _)| f == framework_id)
+            .filter(|(k, _)| k.framework_id == framework_id)
         {
             if let Some(head) = s.pending.front() {
                 s.backoff = min;
                 s.next_retry = Some(now + min);
-                heads.push((fid.clone(), head.clone()));
+                heads.push((key.framework_id.clone(), head.clone()));
             }
         }
         for (fid, status) in heads {
@@ -161,7 +161,11 @@ impl Agent {
 
     /// Resends every pending head of every framework (after (re)registering with a master).
     pub(crate) fn resend_all(&mut self, now: Instant) {
-        let fids: Vec<String> = self.updates.keys().map(|(f, _)| f.clone()).collect();
+        let fids: Vec<String> = self
+            .updates
+            .keys()
+            .map(|k| k.framework_id.clone())
+            .collect();
         let mut seen = std::collections::BTreeSet::new();
         for fid in fids {
             if seen.insert(fid.clone()) {
@@ -174,7 +178,7 @@ impl Agent {
     pub(crate) fn retry_updates(&mut self, now: Instant) {
         let max = self.cfg.update_retry_max;
         let mut due = Vec::new();
-        for ((fid, _), s) in self.updates.iter_mut() {
+        for (key, s) in self.updates.iter_mut() {
             let UpdateStream {
                 pending,
                 next_retry,
@@ -184,7 +188,7 @@ impl Agent {
                 if at <= now {
                     *backoff = (*backoff * 2).min(max);
                     *next_retry = Some(now + *backoff);
-                    due.push((fid.clone(), head.clone()));
+                    due.push((key.framework_id.clone(), head.clone()));
                 }
             }
         }

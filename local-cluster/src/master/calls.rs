@@ -266,11 +266,11 @@ impl Master {
         }
         self.removed.insert(fid.to_string());
         self.offers.retain(|_, o| o.framework_id != fid);
-        self.tasks.retain(|(f, _), _| f != fid);
+        self.tasks.retain(|k, _| k.framework_id != fid);
         let agents: Vec<String> = self.agents.keys().cloned().collect();
         for agent_id in agents {
             if let Some(a) = self.agents.get_mut(&agent_id) {
-                a.executors.retain(|(f, _), _| f != fid);
+                a.executors.retain(|k, _| k.framework_id != fid);
             }
             self.tell_agent(
                 &agent_id,

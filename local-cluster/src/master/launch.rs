@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use super::offers::update_event;
 use super::{Master, Task};
+use crate::keys::{ExecutorKey, TaskKey};
 use crate::msg::ToAgent;
 use crate::pb::sched;
 use crate::pb::v1::{
     self, TaskInfo, TaskState, offer::operation::Type as OpType, task_status::Reason,
 };
 use crate::resources::Res;
-use crate::status::{is_terminal, master_status};
+use crate::status::master_status;
 
 /// The offers of one ACCEPT, once checked: their agent and their summed resources.
 struct Offered {
@@ -176,16 +177,16 @@ impl Master {
             offered.pool.sub(&r);
             if let Some(a) = self.agents.get_mut(&offered.agent_id) {
                 a.executors
-                    .insert((fid.into(), e.executor_id.value.clone()), r);
+                    .insert(ExecutorKey::new(fid, e.executor_id.value.clone()), r);
             }
         }
         self.tasks.insert(
-            (fid.into(), task.task_id.value.clone()),
+            TaskKey::new(fid, task.task_id.value.clone()),
             Task {
                 agent_id: offered.agent_id.clone(),
                 info: task,
                 res: task_res,
-                state: TaskState::TaskStaging as i32,
+                state: TaskState::TaskStaging,
                 latest: None,
             },
         );
@@ -205,7 +206,7 @@ impl Master {
         let mut group = g.task_group.clone();
         group.tasks.retain(|t| {
             self.tasks
-                .contains_key(&(fid.to_string(), t.task_id.value.clone()))
+                .contains_key(&TaskKey::new(fid, t.task_id.value.clone()))
         });
         if !group.tasks.is_empty() {
             let msg = ToAgent::RunTaskGroup {
@@ -225,7 +226,7 @@ impl Master {
         for t in tasks {
             let live = self
                 .tasks
-                .get(&(fid.to_string(), t.task_id.value.clone()))
+                .get(&TaskKey::new(fid, t.task_id.value.clone()))
                 .is_some_and(|x| x.latest.is_none());
             if live {
                 let msg = ToAgent::RunTask {
@@ -250,8 +251,8 @@ impl Master {
         crate::validate::task(task, agent_id, in_group)?;
         if self
             .tasks
-            .get(&(fid.to_string(), task.task_id.value.clone()))
-            .is_some_and(|t| !is_terminal(t.state))
+            .get(&TaskKey::new(fid, task.task_id.value.clone()))
+            .is_some_and(|t| !t.state.is_terminal())
         {
             return Err(format!("Task has duplicate ID: {}", task.task_id.value));
         }
@@ -261,7 +262,7 @@ impl Master {
             Some(e)
                 if !self.agents.get(agent_id).is_some_and(|a| {
                     a.executors
-                        .contains_key(&(fid.to_string(), e.executor_id.value.clone()))
+                        .contains_key(&ExecutorKey::new(fid, e.executor_id.value.clone()))
                 }) =>
             {
                 Some(

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::ids::{Ids, Wall};
+use crate::keys::{ExecutorKey, TaskKey};
 use crate::msg::{Registration, ToAgent};
 use crate::pb::sched;
 use crate::pb::v1::{self, FrameworkInfo, TaskInfo, TaskStatus};
@@ -117,7 +118,7 @@ pub(crate) struct AgentView {
     /// Set when an operator marked the agent gone: it never comes back.
     pub gone: bool,
     /// Executors running there: (framework, executor) → resources.
-    pub executors: BTreeMap<(String, String), Res>,
+    pub executors: BTreeMap<ExecutorKey, Res>,
 }
 
 /// A task as the master sees it.
@@ -126,7 +127,7 @@ pub(crate) struct Task {
     pub agent_id: String,
     pub info: TaskInfo,
     pub res: Res,
-    pub state: i32,
+    pub state: v1::TaskState,
     pub latest: Option<TaskStatus>,
 }
 
@@ -151,8 +152,7 @@ pub struct Master {
     pub(crate) removed: HashSet<String>,
     pub(crate) agents: BTreeMap<String, AgentView>,
     pub(crate) offers: BTreeMap<String, OfferRec>,
-    /// (framework id, task id) → task.
-    pub(crate) tasks: BTreeMap<(String, String), Task>,
+    pub(crate) tasks: BTreeMap<TaskKey, Task>,
     next_framework: u64,
     next_offer: u64,
     next_stream: u64,
@@ -294,7 +294,7 @@ impl Master {
         self.learn_frameworks(&reg.frameworks);
         for (fw, task, state, latest) in reg.tasks {
             let res = Res::from_pb(&task.resources).unwrap_or_default();
-            let key = (fw, task.task_id.value.clone());
+            let key = TaskKey::new(fw, task.task_id.value.clone());
             let task = Task {
                 agent_id: reg.agent_id.clone(),
                 info: task,
@@ -304,11 +304,7 @@ impl Master {
             };
             self.tasks.insert(key, task);
         }
-        let executors = reg
-            .executors
-            .into_iter()
-            .map(|(f, e, r)| ((f, e), r))
-            .collect();
+        let executors = reg.executors.into_iter().collect();
         let view = AgentView {
             hostname: reg.hostname,
             port: reg.port,

@@ -7,7 +7,6 @@ use super::{Master, OfferRec};
 use crate::pb::sched::{self, event::Type as EventType};
 use crate::pb::v1;
 use crate::resources::Res;
-use crate::status::is_terminal;
 
 /// `Filters.refuse_seconds` default (spec §4.2).
 const DEFAULT_REFUSE: f64 = 5.0;
@@ -24,7 +23,7 @@ impl Master {
         for t in self
             .tasks
             .values()
-            .filter(|t| t.agent_id == agent_id && !is_terminal(t.state))
+            .filter(|t| t.agent_id == agent_id && !t.state.is_terminal())
         {
             free.sub(&t.res);
         }
@@ -93,8 +92,10 @@ impl Master {
         let executor_ids = agent
             .executors
             .keys()
-            .filter(|(f, _)| f == fid)
-            .map(|(_, e)| v1::ExecutorId { value: e.clone() })
+            .filter(|k| k.framework_id == fid)
+            .map(|k| v1::ExecutorId {
+                value: k.executor_id.clone(),
+            })
             .collect();
         let offer = v1::Offer {
             id: v1::OfferId { value: id.clone() },

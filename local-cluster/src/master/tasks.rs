@@ -6,11 +6,12 @@ use std::time::Instant;
 
 use super::Master;
 use super::offers::update_event;
+use crate::keys::{ExecutorKey, TaskKey};
 use crate::msg::ToAgent;
 use crate::msg::ToMaster;
 use crate::pb::sched::{self, event::Type as EventType};
 use crate::pb::v1::{self, TaskState, task_status::Reason};
-use crate::status::{is_terminal, master_status};
+use crate::status::master_status;
 
 impl Master {
     /// A message from an agent.
@@ -28,7 +29,7 @@ impl Master {
                 task_id,
                 state,
             } => {
-                if let Some(t) = self.tasks.get_mut(&(framework_id, task_id)) {
+                if let Some(t) = self.tasks.get_mut(&TaskKey::new(framework_id, task_id)) {
                     t.state = state;
                 }
             }
@@ -45,7 +46,7 @@ impl Master {
             } => {
                 if let Some(a) = self.agents.get_mut(agent_id) {
                     a.executors
-                        .remove(&(framework_id.clone(), executor_id.clone()));
+                        .remove(&ExecutorKey::new(&framework_id, &executor_id));
                 }
                 // The executors made up for command tasks have no FAILURE event.
                 if !generated {
@@ -58,9 +59,9 @@ impl Master {
 
     /// A status update from an agent: the task's state, then UPDATE to its framework.
     fn status_update(&mut self, framework_id: &str, status: v1::TaskStatus) {
-        let key = (framework_id.to_string(), status.task_id.value.clone());
+        let key = TaskKey::new(framework_id, status.task_id.value.clone());
         if let Some(t) = self.tasks.get_mut(&key) {
-            t.state = status.state;
+            t.state = status.state();
             t.latest = Some(status.clone());
         }
         self.send(framework_id, update_event(status));
@@ -85,12 +86,12 @@ impl Master {
     /// ACKNOWLEDGE: forwarded to the agent; a terminal task whose last update is
     /// acknowledged is forgotten (later reconciliation answers TASK_GONE / TASK_UNKNOWN).
     pub(crate) fn acknowledge(&mut self, fid: &str, ack: sched::call::Acknowledge) {
-        let key = (fid.to_string(), ack.task_id.value.clone());
+        let key = TaskKey::new(fid, ack.task_id.value.clone());
         // Forgotten only once its terminal update itself is acknowledged.
         let done = self.tasks.get(&key).is_some_and(|t| {
             t.latest
                 .as_ref()
-                .is_some_and(|s| is_terminal(s.state) && s.uuid.as_ref() == Some(&ack.uuid))
+                .is_some_and(|s| s.state().is_terminal() && s.uuid.as_ref() == Some(&ack.uuid))
         });
         if done {
             self.tasks.remove(&key);
@@ -112,11 +113,11 @@ impl Master {
     /// KILL: forwarded to the task's agent; for a task the master does not know, an
     /// explicit reconciliation answers instead (recorded: TASK_GONE for `never-launched`).
     pub(crate) fn kill(&mut self, fid: &str, kill: sched::call::Kill, now: Instant) {
-        let key = (fid.to_string(), kill.task_id.value.clone());
+        let key = TaskKey::new(fid, kill.task_id.value.clone());
         let target = self
             .tasks
             .get(&key)
-            .filter(|t| !is_terminal(t.state))
+            .filter(|t| !t.state.is_terminal())
             .map(|t| t.agent_id.clone());
         match target {
             Some(agent_id) if self.agents.get(&agent_id).is_some_and(|a| a.connected) => {
@@ -151,12 +152,12 @@ impl Master {
             .is_some_and(|f| f.partition_aware());
         let mut answers = Vec::new();
         if tasks.is_empty() {
-            for (_, t) in self.tasks.iter().filter(|((f, _), _)| f == fid) {
+            for (_, t) in self.tasks.iter().filter(|(k, _)| k.framework_id == fid) {
                 answers.push(self.latest_state(t, now));
             }
         }
         for rt in tasks {
-            let key = (fid.to_string(), rt.task_id.value.clone());
+            let key = TaskKey::new(fid, rt.task_id.value.clone());
             let answer = match self.tasks.get(&key) {
                 Some(t) => self.latest_state(t, now),
                 None => self.unknown_task(
@@ -179,11 +180,10 @@ impl Master {
             .get(&t.agent_id)
             .and_then(|a| a.unreachable_since)
             .is_some();
-        let state = TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging);
         let mut st = master_status(
             &t.info.task_id.value,
             Some(&t.agent_id),
-            state,
+            t.state,
             Reason::Reconciliation,
             "Reconciliation: Latest task state",
             self.wall.secs(now),
@@ -269,23 +269,23 @@ impl Master {
         for fid in &fids {
             self.send(fid, failure(Some(agent_id), None, None));
         }
-        let keys: Vec<(String, String)> = self
+        let keys: Vec<TaskKey> = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.agent_id == agent_id && !is_terminal(t.state))
+            .filter(|(_, t)| t.agent_id == agent_id && !t.state.is_terminal())
             .map(|(k, _)| k.clone())
             .collect();
-        for (fid, tid) in keys {
-            self.lose_task(agent_id, &fid, &tid, now);
+        for key in keys {
+            self.lose_task(agent_id, key, now);
         }
     }
 
     /// A live task of a lost agent: TASK_UNREACHABLE (kept, PARTITION_AWARE) or TASK_LOST
     /// (forgotten), from the master, no uuid.
-    fn lose_task(&mut self, agent_id: &str, fid: &str, tid: &str, now: Instant) {
+    fn lose_task(&mut self, agent_id: &str, key: TaskKey, now: Instant) {
         let pa = self
             .frameworks
-            .get(fid)
+            .get(&key.framework_id)
             .is_some_and(|f| f.partition_aware());
         let state = if pa {
             TaskState::TaskUnreachable
@@ -293,7 +293,7 @@ impl Master {
             TaskState::TaskLost
         };
         let mut st = master_status(
-            tid,
+            &key.task_id,
             Some(agent_id),
             state,
             Reason::AgentRemoved,
@@ -305,15 +305,14 @@ impl Master {
                 nanoseconds: self.wall.nanos(now),
             });
         }
-        let key = (fid.to_string(), tid.to_string());
         if let Some(t) = self.tasks.get_mut(&key) {
-            t.state = st.state;
+            t.state = state;
             t.latest = Some(st.clone());
         }
         if !pa {
             self.tasks.remove(&key);
         }
-        self.send(fid, update_event(st));
+        self.send(&key.framework_id, update_event(st));
     }
 
     /// An operator marked the (lost) agent gone: its tasks are definitely not coming back;
@@ -326,30 +325,30 @@ impl Master {
         if let Some(a) = self.agents.get_mut(agent_id) {
             a.gone = true;
         }
-        let keys: Vec<(String, String)> = self
+        let keys: Vec<TaskKey> = self
             .tasks
             .iter()
             .filter(|(_, t)| t.agent_id == agent_id)
             .map(|(k, _)| k.clone())
             .collect();
-        for (fid, tid) in keys {
-            self.tasks.remove(&(fid.clone(), tid.clone()));
+        for key in keys {
+            self.tasks.remove(&key);
             let pa = self
                 .frameworks
-                .get(&fid)
+                .get(&key.framework_id)
                 .is_some_and(|f| f.partition_aware());
             if !pa {
                 continue;
             }
             let st = master_status(
-                &tid,
+                &key.task_id,
                 Some(agent_id),
                 TaskState::TaskGoneByOperator,
                 Reason::AgentRemovedByOperator,
                 "Agent was marked gone by an operator",
                 self.wall.secs(now),
             );
-            self.send(&fid, update_event(st));
+            self.send(&key.framework_id, update_event(st));
         }
     }
 

@@ -6,6 +6,7 @@ use prost::Message;
 
 use super::*;
 use crate::ids::{Ids, Wall};
+use crate::keys::TaskKey;
 use crate::msg::Registration;
 use crate::pb::sched::{Call, call, event::Type as Ev};
 use crate::pb::v1::framework_info::capability::Type as Cap;
@@ -394,11 +395,10 @@ fn basic_auth_is_enforced_with_recorded_answers() {
     );
 }
 
-#[test]
-fn latest_state_frees_resources_before_the_old_update_is_acknowledged() {
-    use crate::msg::ToMaster;
-    let (mut m, now) = master();
-    let (fid, sid, _, events) = subscribe(&mut m, info(true), now);
+/// Subscribes and launches task `t` on all of agent A's cpus and mem; returns the framework
+/// id and stream.
+fn launch_on_all_of_a(m: &mut Master, now: Instant) -> (v1::FrameworkId, u64) {
+    let (fid, sid, stream, events) = subscribe(m, info(true), now);
     let offer = events[2].offers.clone().expect("offers").offers[0].clone();
     let task = v1::TaskInfo {
         name: "t".into(),
@@ -422,16 +422,61 @@ fn latest_state_frees_resources_before_the_old_update_is_acknowledged() {
         202
     );
     assert!(m.free("A").is_empty(), "all cpus and mem used by the task");
+    (fid, stream)
+}
+
+#[test]
+fn latest_state_frees_resources_before_the_old_update_is_acknowledged() {
+    use crate::msg::ToMaster;
+    let (mut m, now) = master();
+    let (fid, _) = launch_on_all_of_a(&mut m, now);
     let latest = ToMaster::LatestState {
         framework_id: fid.value.clone(),
         task_id: "t".into(),
-        state: v1::TaskState::TaskFinished as i32,
+        state: v1::TaskState::TaskFinished,
     };
     m.handle_agent_message("A", latest);
     assert_eq!(
         m.free("A").scalars[0],
         2000,
         "cpus back although no update was acknowledged"
+    );
+}
+
+#[test]
+fn unknown_wire_state_is_forwarded_and_held_as_staging() {
+    use crate::msg::ToMaster;
+    let (mut m, now) = master();
+    let (fid, stream) = launch_on_all_of_a(&mut m, now);
+    events_of(&mut m, stream);
+    let mut status = crate::status::master_status(
+        "t",
+        Some("A"),
+        v1::TaskState::TaskRunning,
+        v1::task_status::Reason::Reconciliation,
+        "",
+        0.0,
+    );
+    status.state = 99;
+    let update = ToMaster::StatusUpdate {
+        framework_id: fid.value.clone(),
+        status,
+    };
+    m.handle_agent_message("A", update);
+    let forwarded: Vec<i32> = events_of(&mut m, stream)
+        .into_iter()
+        .filter_map(|e| e.update)
+        .map(|u| u.status.state)
+        .collect();
+    assert_eq!(forwarded, [99], "the scheduler sees the number as sent");
+    // proto2 reads an unknown enum number as the default (TASK_STAGING, listed first).
+    assert_eq!(
+        m.tasks[&TaskKey::new(&fid.value, "t")].state,
+        v1::TaskState::TaskStaging
+    );
+    assert!(
+        m.free("A").is_empty(),
+        "not terminal: the resources stay used"
     );
 }
 
