@@ -1,8 +1,9 @@
 //! The Stratum worker: a thin tokio driver that joins a `stratum` client session to the
 //! search threads ([`crate::search::Miner`]), plus the pure pieces it is built from: the
 //! operator's options checked into a config ([`WorkerOptions`]), pool URLs, TLS, the
-//! reconnect/failover policy, share accounting and output lines, and the `/summary` API. [`spawn`] runs a worker as a library (the Mesos executor does) and gives
-//! a [`WorkerHandle`] with status snapshots.
+//! reconnect/failover policy, share accounting and output lines, and the `/summary` API.
+//! [`spawn`] runs a worker as a library (the Mesos executor does) and gives a
+//! [`WorkerHandle`] with status snapshots.
 //!
 //! Hashing never runs on the tokio runtime: the driver only moves lines, starts jobs on the
 //! miner's own rayon pool and forwards found shares (STYLE.md habit 10).
