@@ -7,9 +7,9 @@
 //! tokio server ([`server`]) and `GET /status` ([`stats`], [`status`]). The Stratum wire
 //! protocol and per-connection session rules (form checks, codes 20–25, vardiff, version
 //! rolling) belong to the `stratum` crate; hashing, targets, and header, coinbase and merkle
-//! assembly to `miner-core`. [`regtest`] starts real regtest nodes for tests.
-//! [`credentials`] reads the node's password or cookie file for every caller (the CLI and
-//! the Mesos executor);
+//! assembly to `miner-core`.
+//! [`config`] checks the operator's options into a [`PoolConfig`]; [`credentials`] reads
+//! the node's password or cookie file for every caller (the CLI and the Mesos executor);
 //! [`Pool::closed`] tells a host that the pool died on its own.
 //!
 //! Use as a library (tests bind `127.0.0.1:0`):
@@ -26,9 +26,9 @@
 
 pub mod blocks;
 pub mod coinbase;
+pub mod config;
 pub mod credentials;
 pub mod job;
-pub mod regtest;
 pub mod rpc;
 pub mod server;
 pub mod source;
@@ -36,4 +36,5 @@ pub mod stats;
 pub mod status;
 pub mod template;
 
-pub use server::{Backend, Pool, PoolClosed, PoolConfig, PoolError, StatusSource, run};
+pub use config::{Backend, ConfigError, PoolConfig, PoolOptions};
+pub use server::{Pool, PoolClosed, PoolError, StatusSource, run};

@@ -4,12 +4,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use pool::rpc::RpcAuth;
-use pool::{Backend, Pool, PoolConfig};
-use stratum::Difficulty;
-use stratum::server::VardiffConfig;
+use pool::{Pool, PoolConfig, PoolOptions};
 
 use crate::UsageError;
 use crate::signals::{LogTo, init_tracing, shutdown_token};
@@ -80,81 +76,35 @@ pub struct Args {
     poll_interval: f64,
 }
 
-fn seconds(what: &str, value: f64) -> Result<Duration, UsageError> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| UsageError(format!("{what}: must be a positive number of seconds")))
-}
-
-fn difficulty(what: &str, value: f64) -> Result<Difficulty, UsageError> {
-    Difficulty::new(value).map_err(|e| UsageError(format!("{what}: {e}")))
-}
-
-fn auth(args: &Args) -> Result<RpcAuth, UsageError> {
-    match (
-        &args.rpc_cookie_file,
-        &args.rpc_user,
-        &args.rpc_password_file,
-    ) {
-        (Some(cookie), None, None) => Ok(RpcAuth::Cookie(cookie.clone())),
-        (None, Some(user), Some(file)) => {
-            let password = pool::credentials::read_password_file(file)
-                .map_err(|e| UsageError(format!("rpc-password-file: {e}")))?;
-            Ok(RpcAuth::UserPass {
-                user: user.clone(),
-                password,
-            })
+impl Args {
+    /// The pool options the flags gave.
+    fn options(&self) -> PoolOptions {
+        PoolOptions {
+            demo: self.demo,
+            bitcoind_url: self.bitcoind_url.clone(),
+            rpc_user: self.rpc_user.clone(),
+            rpc_password_file: self.rpc_password_file.clone(),
+            rpc_cookie_file: self.rpc_cookie_file.clone(),
+            payout_address: self.payout_address.clone(),
+            data_dir: self.data_dir.clone(),
+            pool_tag: self.pool_tag.clone(),
+            start_diff: self.start_diff,
+            min_diff: self.min_diff,
+            max_diff: self.max_diff,
+            share_interval: self.share_interval,
+            extranonce2_size: self.extranonce2_size,
+            max_connections: self.max_connections,
+            idle_timeout: self.idle_timeout,
+            max_line: self.max_line,
+            poll_interval: self.poll_interval,
         }
-        _ => Err(UsageError(
-            "give either --rpc-cookie-file, or --rpc-user with --rpc-password-file".into(),
-        )),
     }
 }
 
 fn config(args: &Args) -> Result<PoolConfig, UsageError> {
-    let backend = if args.demo {
-        Backend::Demo
-    } else {
-        if args.payout_address.is_none() {
-            return Err(UsageError(
-                "--payout-address is required (or --demo)".into(),
-            ));
-        }
-        Backend::Node {
-            url: args.bitcoind_url.clone(),
-            auth: auth(args)?,
-        }
-    };
-    let mut c = PoolConfig::new(backend, args.payout_address.clone(), args.data_dir.clone());
-    c.pool_tag = args.pool_tag.clone();
-    let (min, max) = (
-        difficulty("min-diff", args.min_diff)?,
-        difficulty("max-diff", args.max_diff)?,
-    );
-    if min > max {
-        return Err(UsageError("min-diff is above max-diff".into()));
-    }
-    c.session.min_difficulty = min;
-    c.session.max_difficulty = max;
-    let start = args
-        .start_diff
-        .unwrap_or(if args.demo { 0.0001 } else { 0.01 });
-    c.session.initial_difficulty = difficulty("start-diff", start)?;
-    c.session.extranonce2_size = usize::from(args.extranonce2_size);
-    c.session.vardiff = if args.share_interval == 0.0 {
-        None
-    } else {
-        Some(VardiffConfig {
-            target_interval: seconds("share-interval", args.share_interval)?,
-            ..VardiffConfig::default()
-        })
-    };
-    c.max_connections = args.max_connections.max(1);
-    c.limits.idle_timeout = seconds("idle-timeout", args.idle_timeout)?;
-    c.limits.max_line = args.max_line.max(256);
-    c.poll_interval = seconds("poll-interval", args.poll_interval)?;
-    Ok(c)
+    args.options()
+        .build()
+        .map_err(|e| UsageError(e.to_string()))
 }
 
 /// `HOST:PORT` with an IP or a name (resolved once, at start).
@@ -226,6 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use pool::Backend;
 
     #[derive(Parser)]
     struct Cli {
@@ -239,68 +190,33 @@ mod tests {
         config(&cli.args)
     }
 
+    /// The flags' defaults are the library's (its tests check the values). The flags that
+    /// read the environment are taken as they came, so a set `MESOS_MINER_*` does not fail
+    /// this test.
     #[test]
-    fn demo_needs_no_node_and_mines_at_low_difficulty() {
+    fn flag_defaults_are_the_pool_options_defaults() {
+        let cli = Cli::try_parse_from(["pool"]).unwrap();
+        let flags = cli.args.options();
+        let library = PoolOptions {
+            bitcoind_url: flags.bitcoind_url.clone(),
+            rpc_user: flags.rpc_user.clone(),
+            rpc_password_file: flags.rpc_password_file.clone(),
+            rpc_cookie_file: flags.rpc_cookie_file.clone(),
+            payout_address: flags.payout_address.clone(),
+            data_dir: flags.data_dir.clone(),
+            ..PoolOptions::default()
+        };
+        assert_eq!(format!("{flags:?}"), format!("{library:?}"));
         let c = parse(&["--demo"]).unwrap();
         assert!(matches!(c.backend, Backend::Demo));
         assert_eq!(c.session.initial_difficulty.value(), 0.0001);
     }
 
     #[test]
-    fn node_mode_needs_payout_and_credentials_from_files() {
+    fn bad_values_are_usage_errors() {
         let err = parse(&["--rpc-cookie-file", "/x"]).unwrap_err();
         assert!(err.0.contains("payout-address"), "{err}");
-        let err = parse(&["--payout-address", "a", "--rpc-user", "u"]).unwrap_err();
-        assert!(err.0.contains("rpc-password-file"), "{err}");
-        let c = parse(&["--payout-address", "a", "--rpc-cookie-file", "/c"]).unwrap();
-        assert!(matches!(
-            c.backend,
-            Backend::Node {
-                auth: RpcAuth::Cookie(_),
-                ..
-            }
-        ));
-        let dir = std::env::temp_dir().join(format!("pool-cli-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("pw");
-        std::fs::write(&file, "s3cret\n").unwrap();
-        let c = parse(&[
-            "--payout-address",
-            "a",
-            "--rpc-user",
-            "u",
-            "--rpc-password-file",
-            file.to_str().unwrap(),
-        ])
-        .unwrap();
-        match c.backend {
-            Backend::Node {
-                auth: RpcAuth::UserPass { user, password },
-                ..
-            } => assert_eq!((user.as_str(), password.as_str()), ("u", "s3cret")),
-            other => panic!("{other:?}"),
-        }
-        std::fs::write(&file, "\n").unwrap();
-        let argv = [
-            "--payout-address",
-            "a",
-            "--rpc-user",
-            "u",
-            "--rpc-password-file",
-        ];
-        let mut argv = argv.to_vec();
-        argv.push(file.to_str().unwrap());
-        assert!(parse(&argv).unwrap_err().0.contains("empty"));
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn difficulty_and_time_limits_are_checked() {
         assert!(parse(&["--demo", "--min-diff", "2", "--max-diff", "1"]).is_err());
-        assert!(parse(&["--demo", "--start-diff", "0"]).is_err());
-        assert!(parse(&["--demo", "--idle-timeout", "-1"]).is_err());
-        let c = parse(&["--demo", "--share-interval", "0"]).unwrap();
-        assert!(c.session.vardiff.is_none());
         assert!(parse(&["--demo", "--extranonce2-size", "1"]).is_err());
         assert_eq!(addr("listen", "localhost:3333").unwrap().port(), 3333);
         assert!(addr("listen", "3333").is_err());

@@ -8,13 +8,11 @@ mod shared;
 mod tasks;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitcoin::ScriptBuf;
-use stratum::server::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
@@ -23,8 +21,9 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info_span};
 
 use crate::blocks::BlockStore;
+use crate::config::{Backend, PoolConfig};
 use crate::job::{JobBook, JobConfig};
-use crate::rpc::{RpcAuth, RpcClient, RpcError};
+use crate::rpc::{RpcClient, RpcError};
 use crate::source;
 use crate::stats::{NodeHealth, PoolStatus};
 use crate::template::Template;
@@ -32,60 +31,6 @@ pub use conn::ConnLimits;
 pub use shared::EXTRANONCE1_SIZE;
 use shared::{FoundBlock, Shared, lock};
 use tasks::{check_node, job_manager, submitter, tag_push};
-
-/// Where templates come from.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    /// A bitcoind reachable over JSON-RPC.
-    Node { url: String, auth: RpcAuth },
-    /// No node: synthetic jobs; no block can be valid.
-    Demo,
-}
-
-/// Everything the pool needs; [`PoolConfig::new`] gives sensible defaults.
-#[derive(Debug, Clone)]
-pub struct PoolConfig {
-    pub backend: Backend,
-    /// Required with a node; its network must match the node's chain.
-    pub payout_address: Option<String>,
-    /// Found blocks are stored under `<data_dir>/blocks` before they are submitted.
-    pub data_dir: PathBuf,
-    /// Text pushed into every coinbase scriptSig after the height.
-    pub pool_tag: String,
-    pub session: ServerConfig,
-    pub max_connections: usize,
-    pub limits: ConnLimits,
-    /// Template polling period (new mempool transactions).
-    pub poll_interval: Duration,
-    /// Longest a long-poll request is held open.
-    pub longpoll_wait: Duration,
-    /// A job older than this is refreshed (fresh ntime, pending difficulty changes).
-    pub job_refresh: Duration,
-    /// Timeout of an ordinary RPC call.
-    pub rpc_timeout: Duration,
-}
-
-impl PoolConfig {
-    pub fn new(backend: Backend, payout_address: Option<String>, data_dir: PathBuf) -> Self {
-        PoolConfig {
-            backend,
-            payout_address,
-            data_dir,
-            pool_tag: "/mesos-miner/".to_string(),
-            session: ServerConfig::default(),
-            max_connections: 1024,
-            limits: ConnLimits {
-                max_line: stratum::DEFAULT_MAX_LINE,
-                idle_timeout: Duration::from_secs(600),
-                max_protocol_errors: 20,
-            },
-            poll_interval: Duration::from_secs(5),
-            longpoll_wait: Duration::from_secs(120),
-            job_refresh: Duration::from_secs(30),
-            rpc_timeout: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Why the pool could not start.
 #[derive(Debug, thiserror::Error)]
