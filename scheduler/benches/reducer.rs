@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+use criterion::{BatchSize, Criterion, Throughput};
 use proto::events::scheduler as ev;
 use proto::framework::{PoolState, Report, TaskKind};
 use proto::resources::{cpus, mem, ports};
@@ -264,10 +264,9 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(group, benches);
-
 fn main() {
     summary();
-    group();
-    Criterion::default().configure_from_args().final_summary();
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c);
+    c.final_summary();
 }

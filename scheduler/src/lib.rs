@@ -184,12 +184,13 @@ fn validate(cfg: &SchedulerConfig) -> Result<Vec<String>, SchedulerError> {
             "max workers per agent must be at least 1".into(),
         ));
     }
-    if let ServerConfig::Builtin(b) = &cfg.server {
-        if !b.demo && b.bitcoind.is_none() {
-            return Err(SchedulerError::Config(
-                "the builtin server needs a bitcoind, or demo".into(),
-            ));
-        }
+    if let ServerConfig::Builtin(b) = &cfg.server
+        && !b.demo
+        && b.bitcoind.is_none()
+    {
+        return Err(SchedulerError::Config(
+            "the builtin server needs a bitcoind, or demo".into(),
+        ));
     }
     Ok(masters)
 }
@@ -207,6 +208,24 @@ fn load_executor(cfg: &SchedulerConfig) -> Result<Option<ExecutorFile>, Schedule
     let bytes =
         std::fs::read(&path).map_err(|source| SchedulerError::ExecutorBinary { path, source })?;
     Ok(Some(ExecutorFile::new(Bytes::from(bytes))))
+}
+
+/// The executor's CommandInfo: the override, or a fetch of `--executor-uri`, or of our own
+/// binary from `advertise_url`.
+fn executor_command(
+    cfg: &SchedulerConfig,
+    advertise_url: &str,
+    file: Option<&ExecutorFile>,
+) -> Result<proto::v1::CommandInfo, SchedulerError> {
+    Ok(match (&cfg.executor.command, &cfg.executor.uri, file) {
+        (Some(command), _, _) => command.clone(),
+        (None, Some(uri), _) => core::launch::executor_command(uri),
+        (None, None, Some(file)) => core::launch::executor_command(&format!(
+            "{advertise_url}/executor/{}/mesos-miner",
+            file.sha256
+        )),
+        (None, None, None) => return Err(SchedulerError::Config("no executor to run".into())),
+    })
 }
 
 /// Starts the scheduler: locks and loads the state dir (a second scheduler on it gets
@@ -238,75 +257,33 @@ pub async fn start(
         .unwrap_or_else(|| format!("http://{web_addr}"))
         .trim_end_matches('/')
         .to_owned();
-    let command = match (&config.executor.command, &config.executor.uri, &executor) {
-        (Some(command), _, _) => command.clone(),
-        (None, Some(uri), _) => core::launch::executor_command(uri),
-        (None, None, Some(file)) => core::launch::executor_command(&format!(
-            "{advertise_url}/executor/{}/mesos-miner",
-            file.sha256
-        )),
-        (None, None, None) => return Err(SchedulerError::Config("no executor to run".into())),
-    };
+    let command = executor_command(&config, &advertise_url, executor.as_ref())?;
     let info = framework_info(&config, &advertise_url);
-    let core = State::new(
-        CoreConfig::new(&config, info, command),
-        persisted,
-        Instant::now(),
-    );
+    let now = Instant::now();
+    let core = State::new(CoreConfig::new(&config, info, command), persisted, now);
     let shared = Shared::new(core, executor);
     let stop = shutdown.child_token();
-    let web = {
-        let stop = stop.clone();
-        let router = web::router(shared.clone());
-        tokio::spawn(async move {
-            let served =
-                axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned());
-            if let Err(e) = served.await {
-                tracing::error!(error = %e, "web server failed");
-            }
-        })
-    };
-    let t = &config.timing;
+    let web = web::spawn(listener, shared.clone(), stop.clone());
     let client = driver::http::MasterClient::new(
         auth_header(&config)?,
-        t.subscribe_timeout,
-        t.call_timeout,
-        t.max_redirects,
+        config.timing.subscribe_timeout,
+        config.timing.call_timeout,
+        config.timing.max_redirects,
     )
     .map_err(|e| SchedulerError::Config(format!("HTTP client: {e}")))?;
-    let (caller_tx, caller_rx) = mpsc::unbounded_channel();
-    let (lost_tx, lost_rx) = mpsc::unbounded_channel();
-    tokio::spawn(driver::http::run_caller(client.clone(), caller_rx, lost_tx));
-    let (commands_tx, commands_rx) = mpsc::channel(8);
-    let driver = Driver {
-        shared: shared.clone(),
+    let (driver, commands) = Driver::spawn(
+        shared.clone(),
         store,
         masters,
-        timing: config.timing.clone(),
+        config.timing.clone(),
         client,
-        caller: caller_tx,
-        lost: lost_rx,
-        commands: commands_rx,
-        shutdown: stop.clone(),
-        generation: 0,
-        teardown_waiters: Vec::new(),
-        session: None,
-    };
-    let driver_stop = stop.clone();
-    let driver = tokio::spawn(async move {
-        let result = driver.run().await;
-        match &result {
-            Ok(exit) => tracing::info!(?exit, "scheduler stopped"),
-            Err(e) => tracing::error!(error = %e, "scheduler stopped"),
-        }
-        driver_stop.cancel();
-        result
-    });
+        stop.clone(),
+    );
     Ok(SchedulerHandle {
         web_addr,
         advertise_url,
         shared,
-        commands: commands_tx,
+        commands,
         driver,
         web,
         stop,

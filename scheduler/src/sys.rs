@@ -3,7 +3,7 @@
 use std::ffi::CStr;
 
 /// The name of the effective user, if the password database has one.
-pub fn current_user() -> Option<String> {
+pub(crate) fn current_user() -> Option<String> {
     let mut buf = vec![0u8; 4096];
     // SAFETY: a zeroed passwd is a valid out-parameter for getpwuid_r.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
@@ -30,7 +30,7 @@ pub fn current_user() -> Option<String> {
 }
 
 /// This host's name.
-pub fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for `len` bytes.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };

@@ -146,7 +146,7 @@ impl State {
 
     /// The `/api/state` document at `now`.
     pub fn view(&self, now: Instant) -> StateView {
-        let mut tasks: Vec<&Task> = self.tasks.values().collect();
+        let mut tasks: Vec<&Task> = self.tasks.values().map(|t| &**t).collect();
         tasks.sort_by(|a, b| {
             (a.rec.kind == TaskKind::Worker, &a.rec.task_id)
                 .cmp(&(b.rec.kind == TaskKind::Worker, &b.rec.task_id))

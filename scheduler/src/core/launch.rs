@@ -75,7 +75,20 @@ fn record(offer: &Offer, task_id: &str, kind: TaskKind, pool_url: String) -> Tas
     }
 }
 
-/// A worker task of `task_cpus` mining on `pool_url`.
+/// `TaskInfo.data` of a worker mining on `pool_url` (the same for every worker).
+pub fn worker_spec(cfg: &CoreConfig, pool_url: &str) -> Vec<u8> {
+    TaskSpec::Worker(WorkerSpec {
+        pool_url: pool_url.to_owned(),
+        user: cfg.worker.user.clone(),
+        password: cfg.worker.password.clone(),
+        kernel: cfg.worker.kernel.clone(),
+        threads: None,
+        report_interval_ms: cfg.report_interval_ms,
+    })
+    .to_bytes()
+}
+
+/// A worker task of `task_cpus` mining on `pool_url`; `data` is [`worker_spec`]'s.
 pub fn worker(
     cfg: &CoreConfig,
     fid: &FrameworkId,
@@ -83,23 +96,16 @@ pub fn worker(
     task_id: &str,
     task_cpus: f64,
     pool_url: &str,
+    data: Vec<u8>,
 ) -> (TaskInfo, TaskRecord) {
     let role = role(cfg, offer);
-    let spec = TaskSpec::Worker(WorkerSpec {
-        pool_url: pool_url.to_owned(),
-        user: cfg.worker.user.clone(),
-        password: cfg.worker.password.clone(),
-        kernel: cfg.worker.kernel.clone(),
-        threads: None,
-        report_interval_ms: cfg.report_interval_ms,
-    });
     let info = TaskInfo {
         name: "mesos-miner worker".into(),
         task_id: TaskId::new(task_id),
         agent_id: offer.agent_id.clone(),
         resources: allocate(vec![cpus(task_cpus), mem(cfg.worker.mem)], &role),
         executor: Some(executor(cfg, fid, task_id, &role)),
-        data: Some(spec.to_bytes()),
+        data: Some(data),
         ..TaskInfo::default()
     };
     let mut rec = record(offer, task_id, TaskKind::Worker, pool_url.to_owned());

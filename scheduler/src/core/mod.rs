@@ -50,7 +50,8 @@ pub struct State {
     pub(crate) framework_id: Option<FrameworkId>,
     pub(crate) subscribed: bool,
     pub(crate) master: Option<String>,
-    pub(crate) tasks: HashMap<String, Task>,
+    /// Boxed: a task is a few hundred bytes, and the map moves its values when it grows.
+    pub(crate) tasks: HashMap<String, Box<Task>>,
     /// The active server task.
     pub(crate) server: Option<String>,
     /// The latest server task that ended, and how.
@@ -62,6 +63,10 @@ pub struct State {
     /// TASK_ERROR per kind: the spec is wrong, launch no more of it.
     pub(crate) blocked: [Option<String>; 2],
     pub(crate) reconciler: Reconciler,
+    /// `TaskInfo.data` of workers for the pool URL it was built for (the same for all).
+    pub(crate) worker_spec: Option<(String, Vec<u8>)>,
+    /// Task id randomness (a fast generator, not a system call per launch).
+    pub(crate) rng: rand::rngs::SmallRng,
     pub(crate) suppressed: bool,
     pub(crate) need_revive: bool,
     pub(crate) last_revive: Option<Instant>,
@@ -95,6 +100,8 @@ impl State {
             backoff: [backoff.clone(), backoff],
             blocked: [None, None],
             reconciler,
+            worker_spec: None,
+            rng: rand::SeedableRng::from_os_rng(),
             suppressed: false,
             need_revive: false,
             last_revive: None,
@@ -229,7 +236,7 @@ impl State {
                 }
             }
         }
-        self.tasks.insert(task.rec.task_id.clone(), task);
+        self.tasks.insert(task.rec.task_id.clone(), Box::new(task));
     }
 
     /// Stops counting a task toward what is wanted; true if it was counted.

@@ -13,12 +13,13 @@ use super::offers::fit_offer;
 use super::task::Task;
 use super::{Action, State, StoreOp, index_of, launch};
 
-fn new_task_id(kind: TaskKind) -> String {
+fn new_task_id(rng: &mut impl rand::Rng, kind: TaskKind) -> String {
     let prefix = match kind {
         TaskKind::Server => "server",
         TaskKind::Worker => "worker",
     };
-    format!("{prefix}-{}", uuid::Uuid::new_v4())
+    let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+    format!("{prefix}-{id}")
 }
 
 impl State {
@@ -75,7 +76,7 @@ impl State {
         let fit = fit_offer(&offer.resources, want_server, room, &self.cfg.sizes);
         let mut infos = Vec::new();
         if let Some(ports) = &fit.server {
-            let id = new_task_id(TaskKind::Server);
+            let id = new_task_id(&mut self.rng, TaskKind::Server);
             if let Some((info, rec)) = launch::server(&self.cfg, &fid, offer, &id, ports) {
                 out.push(Action::Persist(StoreOp::PutTask(rec.clone())));
                 self.insert_task(Task::new(rec, now));
@@ -86,9 +87,22 @@ impl State {
         let Some(pool_url) = self.pool_url().map(str::to_owned) else {
             return infos;
         };
+        if self
+            .worker_spec
+            .as_ref()
+            .is_none_or(|(url, _)| *url != pool_url)
+        {
+            let data = launch::worker_spec(&self.cfg, &pool_url);
+            self.worker_spec = Some((pool_url.clone(), data));
+        }
         for cpus in fit.workers {
-            let id = new_task_id(TaskKind::Worker);
-            let (info, rec) = launch::worker(&self.cfg, &fid, offer, &id, cpus, &pool_url);
+            let id = new_task_id(&mut self.rng, TaskKind::Worker);
+            let data = self
+                .worker_spec
+                .as_ref()
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default();
+            let (info, rec) = launch::worker(&self.cfg, &fid, offer, &id, cpus, &pool_url, data);
             out.push(Action::Persist(StoreOp::PutTask(rec.clone())));
             self.insert_task(Task::new(rec, now));
             self.stats.launched[index_of(TaskKind::Worker)] += 1;

@@ -45,18 +45,26 @@ pub enum Command {
 
 /// Everything the driver task owns.
 pub struct Driver {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) store: Store,
-    pub(crate) masters: Vec<String>,
-    pub(crate) timing: Timing,
-    pub(crate) client: MasterClient,
-    pub(crate) caller: mpsc::UnboundedSender<ToCaller>,
-    pub(crate) lost: mpsc::UnboundedReceiver<u64>,
-    pub(crate) commands: mpsc::Receiver<Command>,
-    pub(crate) shutdown: CancellationToken,
-    pub(crate) generation: u64,
-    pub(crate) teardown_waiters: Vec<oneshot::Sender<()>>,
-    pub(crate) session: Option<Session>,
+    shared: Arc<Shared>,
+    store: Store,
+    masters: Vec<String>,
+    timing: Timing,
+    client: MasterClient,
+    caller: mpsc::UnboundedSender<ToCaller>,
+    lost: mpsc::UnboundedReceiver<u64>,
+    commands: mpsc::Receiver<Command>,
+    shutdown: CancellationToken,
+    generation: u64,
+    teardown_waiters: Vec<oneshot::Sender<()>>,
+    session: Option<Session>,
+}
+
+/// The reading side of one subscription.
+struct Stream {
+    decoder: EventDecoder<Event>,
+    silence: std::time::Duration,
+    last_byte: tokio::time::Instant,
+    session: Session,
 }
 
 /// What ended a session.
@@ -68,6 +76,49 @@ enum Ended {
 }
 
 impl Driver {
+    /// Starts the driver and its call poster; the handle's result is how it ended. `stop`
+    /// is cancelled when it ends, whatever the reason (the web surface stops with it).
+    pub fn spawn(
+        shared: Arc<Shared>,
+        store: Store,
+        masters: Vec<String>,
+        timing: Timing,
+        client: MasterClient,
+        stop: CancellationToken,
+    ) -> (
+        tokio::task::JoinHandle<Result<Exit, SchedulerError>>,
+        mpsc::Sender<Command>,
+    ) {
+        let (caller, caller_rx) = mpsc::unbounded_channel();
+        let (lost_tx, lost) = mpsc::unbounded_channel();
+        tokio::spawn(http::run_caller(client.clone(), caller_rx, lost_tx));
+        let (commands_tx, commands) = mpsc::channel(8);
+        let driver = Driver {
+            shared,
+            store,
+            masters,
+            timing,
+            client,
+            caller,
+            lost,
+            commands,
+            shutdown: stop.clone(),
+            generation: 0,
+            teardown_waiters: Vec::new(),
+            session: None,
+        };
+        let handle = tokio::spawn(async move {
+            let result = driver.run().await;
+            match &result {
+                Ok(exit) => tracing::info!(?exit, "scheduler stopped"),
+                Err(e) => tracing::error!(error = %e, "scheduler stopped"),
+            }
+            stop.cancel();
+            result
+        });
+        (handle, commands_tx)
+    }
+
     /// Runs until shutdown, failover, teardown or a fatal error.
     pub async fn run(mut self) -> Result<Exit, SchedulerError> {
         let mut retry = Retry::new(self.timing.resubscribe_min, self.timing.resubscribe_max);
@@ -129,23 +180,27 @@ impl Driver {
             mut response,
         } = sub;
         self.generation += 1;
-        let mut decoder = EventDecoder::<Event>::new(Codec::Protobuf, MAX_RECORD);
-        // Until SUBSCRIBED the handshake timeout applies; then heartbeat × misses.
-        let mut silence = self.timing.subscribe_timeout;
-        let mut last_byte = tokio::time::Instant::now();
-        let mut ticker = tokio::time::interval(self.timing.tick);
-        let session = Session {
-            generation: self.generation,
-            master: master.clone(),
-            stream_id,
+        let mut stream = Stream {
+            decoder: EventDecoder::new(Codec::Protobuf, MAX_RECORD),
+            // Until SUBSCRIBED the handshake timeout applies; then heartbeat × misses.
+            silence: self.timing.subscribe_timeout,
+            last_byte: tokio::time::Instant::now(),
+            session: Session {
+                generation: self.generation,
+                master,
+                stream_id,
+            },
         };
+        let mut ticker = tokio::time::interval(self.timing.tick);
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(Ended::Exit(Exit::Shutdown)),
-                chunk = tokio::time::timeout_at(last_byte + silence, response.chunk()) => {
+                chunk = tokio::time::timeout_at(stream.last_byte + stream.silence, response.chunk()) => {
+                    let master = &stream.session.master;
                     let bytes = match chunk {
                         Err(_) => {
-                            tracing::warn!(%master, silent_ms = silence.as_millis() as u64, "no byte from the master: re-subscribing");
+                            let silent_ms = stream.silence.as_millis() as u64;
+                            tracing::warn!(%master, silent_ms, "no byte from the master: re-subscribing");
                             return Ok(Ended::Resubscribe);
                         }
                         Ok(Err(e)) => {
@@ -158,36 +213,10 @@ impl Driver {
                         }
                         Ok(Ok(Some(bytes))) => bytes,
                     };
-                    last_byte = tokio::time::Instant::now();
-                    decoder.feed(&bytes);
-                    loop {
-                        let event = match decoder.next_event() {
-                            Ok(Some(event)) => event,
-                            Ok(None) => break,
-                            Err(StreamError::Event { len, source }) => {
-                                tracing::warn!(len, error = %source, "undecodable event skipped");
-                                continue;
-                            }
-                            Err(StreamError::Framing(e)) => {
-                                tracing::warn!(error = %e, "broken stream framing: re-subscribing");
-                                return Ok(Ended::Resubscribe);
-                            }
-                        };
-                        if let Some(s) = subscribed_heartbeat(&event) {
-                            silence = self.timing.tick.max(s.mul_f64(f64::from(self.timing.heartbeat_misses.max(1))));
-                            retry.reset();
-                            self.session = Some(session.clone());
-                            let _ = self.caller.send(ToCaller::Session(Some(session.clone())));
-                            self.shared.core().set_master(Some(master.clone()));
-                            tracing::info!(%master, "subscribed");
-                        } else if event.r#type() == event::Type::Error {
-                            let message = event.error.as_ref().map(|e| e.message.as_str()).unwrap_or("");
-                            tracing::error!(%master, message, "master sent ERROR");
-                        }
-                        let actions = self.shared.core().handle(Input::Event(event), Instant::now());
-                        if let Some(exit) = self.execute(actions).await? {
-                            return Ok(Ended::Exit(exit));
-                        }
+                    stream.last_byte = tokio::time::Instant::now();
+                    stream.decoder.feed(&bytes);
+                    if let Some(ended) = self.drain(&mut stream, retry).await? {
+                        return Ok(ended);
                     }
                 }
                 _ = ticker.tick(), if self.session.is_some() => {
@@ -206,6 +235,48 @@ impl Driver {
                         return Ok(Ended::Exit(exit));
                     }
                 }
+            }
+        }
+    }
+
+    /// Hands every whole event buffered in `stream` to the reducer.
+    async fn drain(
+        &mut self,
+        stream: &mut Stream,
+        retry: &mut Retry,
+    ) -> Result<Option<Ended>, SchedulerError> {
+        loop {
+            let event = match stream.decoder.next_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => return Ok(None),
+                Err(StreamError::Event { len, source }) => {
+                    tracing::warn!(len, error = %source, "undecodable event skipped");
+                    continue;
+                }
+                Err(StreamError::Framing(e)) => {
+                    tracing::warn!(error = %e, "broken stream framing: re-subscribing");
+                    return Ok(Some(Ended::Resubscribe));
+                }
+            };
+            if let Some(heartbeat) = subscribed_heartbeat(&event) {
+                let misses = f64::from(self.timing.heartbeat_misses.max(1));
+                stream.silence = self.timing.tick.max(heartbeat.mul_f64(misses));
+                retry.reset();
+                let session = stream.session.clone();
+                self.shared.core().set_master(Some(session.master.clone()));
+                tracing::info!(master = %session.master, "subscribed");
+                let _ = self.caller.send(ToCaller::Session(Some(session.clone())));
+                self.session = Some(session);
+            } else if event.r#type() == event::Type::Error {
+                let message = event.error.as_ref().map_or("", |e| e.message.as_str());
+                tracing::error!(master = %stream.session.master, message, "master sent ERROR");
+            }
+            let actions = self
+                .shared
+                .core()
+                .handle(Input::Event(event), Instant::now());
+            if let Some(exit) = self.execute(actions).await? {
+                return Ok(Some(Ended::Exit(exit)));
             }
         }
     }

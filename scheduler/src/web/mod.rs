@@ -65,6 +65,21 @@ impl Shared {
     }
 }
 
+/// Serves the router on `listener` until `stop`.
+pub fn spawn(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let served =
+            axum::serve(listener, router(shared)).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "web server failed");
+        }
+    })
+}
+
 /// The router over `shared`.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()

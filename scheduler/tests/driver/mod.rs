@@ -12,10 +12,10 @@ use local_cluster::{ClusterConfig, LocalCluster};
 use scheduler::{SchedulerConfig, SchedulerHandle, StateView};
 use tokio_util::sync::CancellationToken;
 
-pub const EXECUTOR: &str = env!("CARGO_BIN_EXE_scheduler-test-executor");
+pub(crate) const EXECUTOR: &str = env!("CARGO_BIN_EXE_scheduler-test-executor");
 
 /// A cluster with short heartbeats and retries.
-pub async fn cluster(agents: usize, tweak: impl FnOnce(&mut ClusterConfig)) -> LocalCluster {
+pub(crate) async fn cluster(agents: usize, tweak: impl FnOnce(&mut ClusterConfig)) -> LocalCluster {
     let mut cfg = ClusterConfig {
         agents,
         cpus: 2.0,
@@ -29,12 +29,12 @@ pub async fn cluster(agents: usize, tweak: impl FnOnce(&mut ClusterConfig)) -> L
     LocalCluster::start(cfg).await.expect("cluster starts")
 }
 
-pub fn temp_dir() -> PathBuf {
+pub(crate) fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("scheduler-test-{}", uuid::Uuid::new_v4()))
 }
 
 /// A scheduler configuration for `masters` with fast timers and the stand-in executor.
-pub fn config(masters: Vec<String>, state_dir: PathBuf) -> SchedulerConfig {
+pub(crate) fn config(masters: Vec<String>, state_dir: PathBuf) -> SchedulerConfig {
     let mut cfg = SchedulerConfig {
         masters,
         state_dir,
@@ -55,12 +55,12 @@ pub fn config(masters: Vec<String>, state_dir: PathBuf) -> SchedulerConfig {
     cfg
 }
 
-pub struct Running {
-    pub handle: SchedulerHandle,
-    pub shutdown: CancellationToken,
+pub(crate) struct Running {
+    pub(crate) handle: SchedulerHandle,
+    pub(crate) shutdown: CancellationToken,
 }
 
-pub async fn start(cfg: SchedulerConfig) -> Running {
+pub(crate) async fn start(cfg: SchedulerConfig) -> Running {
     let shutdown = CancellationToken::new();
     let handle = scheduler::start(cfg, shutdown.clone())
         .await
@@ -70,26 +70,26 @@ pub async fn start(cfg: SchedulerConfig) -> Running {
 
 impl Running {
     /// Polls the state until `f` holds (panics after 60 s with the last state).
-    pub async fn wait(&self, what: &str, f: impl Fn(&StateView) -> bool) -> StateView {
+    pub(crate) async fn wait(&self, what: &str, f: impl Fn(&StateView) -> bool) -> StateView {
         wait_for(what, || async {
             Some(self.handle.state()).filter(|s| f(s))
         })
         .await
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         let url = format!("http://{}{path}", self.handle.web_addr());
         reqwest::get(url).await.expect("web answers")
     }
 
-    pub async fn metric(&self, name: &str) -> f64 {
+    pub(crate) async fn metric(&self, name: &str) -> f64 {
         let text = self.get("/metrics").await.text().await.unwrap_or_default();
         text.lines()
             .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
             .unwrap_or(0.0)
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         let exit = self.handle.join().await.expect("clean stop");
         assert_eq!(exit, scheduler::Exit::Shutdown);
@@ -97,7 +97,7 @@ impl Running {
 }
 
 /// Retries `f` every 50 ms until it yields a value (60 s at most).
-pub async fn wait_for<T, F, Fut>(what: &str, f: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(what: &str, f: F) -> T
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -116,21 +116,21 @@ where
 }
 
 /// Server RUNNING and `workers` workers RUNNING with fresh reports.
-pub fn mining(s: &StateView, workers: usize) -> bool {
+pub(crate) fn mining(s: &StateView, workers: usize) -> bool {
     s.subscribed
         && s.server.state.as_deref() == Some("TASK_RUNNING")
         && s.cluster.workers == workers
         && s.cluster.hashrate_10s >= 1000.0 * workers as f64
 }
 
-pub fn task_ids(s: &StateView) -> Vec<String> {
+pub(crate) fn task_ids(s: &StateView) -> Vec<String> {
     let mut ids: Vec<String> = s.tasks.iter().map(|t| t.task_id.clone()).collect();
     ids.sort();
     ids
 }
 
 /// No task id was launched twice on the cluster.
-pub fn assert_no_double_launch(cluster: &LocalCluster) {
+pub(crate) fn assert_no_double_launch(cluster: &LocalCluster) {
     let mut ids: Vec<String> = cluster
         .launch_history()
         .into_iter()

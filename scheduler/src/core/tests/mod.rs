@@ -16,9 +16,9 @@ use proto::v1::{AgentId, ExecutorId, FrameworkId, Offer, OfferId, TaskId, TaskSt
 use super::{Action, CoreConfig, Input, Persisted, State, StoreOp};
 use crate::config::SchedulerConfig;
 
-pub const FID: &str = "fw-1";
+pub(crate) const FID: &str = "fw-1";
 
-pub fn config(tweak: impl FnOnce(&mut SchedulerConfig)) -> CoreConfig {
+pub(crate) fn config(tweak: impl FnOnce(&mut SchedulerConfig)) -> CoreConfig {
     let mut cfg = SchedulerConfig::default();
     tweak(&mut cfg);
     let info = proto::calls::offer::framework_info(
@@ -30,18 +30,18 @@ pub fn config(tweak: impl FnOnce(&mut SchedulerConfig)) -> CoreConfig {
     CoreConfig::new(&cfg, info, command)
 }
 
-pub struct Harness {
-    pub state: State,
-    pub t0: Instant,
-    pub now: Instant,
+pub(crate) struct Harness {
+    pub(crate) state: State,
+    pub(crate) t0: Instant,
+    pub(crate) now: Instant,
 }
 
 impl Harness {
-    pub fn new(cfg: CoreConfig) -> Harness {
+    pub(crate) fn new(cfg: CoreConfig) -> Harness {
         Harness::recovered(cfg, Persisted::default())
     }
 
-    pub fn recovered(cfg: CoreConfig, persisted: Persisted) -> Harness {
+    pub(crate) fn recovered(cfg: CoreConfig, persisted: Persisted) -> Harness {
         let t0 = Instant::now();
         Harness {
             state: State::new(cfg, persisted, t0),
@@ -50,25 +50,25 @@ impl Harness {
         }
     }
 
-    pub fn at(&mut self, secs: f64) {
+    pub(crate) fn at(&mut self, secs: f64) {
         self.now = self.t0 + Duration::from_secs_f64(secs);
     }
 
-    pub fn event(&mut self, event: Event) -> Vec<Action> {
+    pub(crate) fn event(&mut self, event: Event) -> Vec<Action> {
         self.state.handle(Input::Event(event), self.now)
     }
 
-    pub fn tick(&mut self, secs: f64) -> Vec<Action> {
+    pub(crate) fn tick(&mut self, secs: f64) -> Vec<Action> {
         self.at(secs);
         self.state.handle_timeout(self.now)
     }
 
-    pub fn subscribe(&mut self) -> Vec<Action> {
+    pub(crate) fn subscribe(&mut self) -> Vec<Action> {
         self.event(ev::subscribed(FrameworkId::new(FID), 15.0, None))
     }
 
     /// Subscribed, server launched on agent `a0` and RUNNING; returns its task id.
-    pub fn with_running_server(&mut self) -> String {
+    pub(crate) fn with_running_server(&mut self) -> String {
         self.subscribe();
         let out = self.event(ev::offers(vec![offer("o-s", "a0", 4.0, 4096.0, &[31000])]));
         let id = launched(&out)[0].task_id.value.clone();
@@ -82,7 +82,7 @@ impl Harness {
     }
 }
 
-pub fn offer(id: &str, agent: &str, c: f64, m: f64, p: &[u64]) -> Offer {
+pub(crate) fn offer(id: &str, agent: &str, c: f64, m: f64, p: &[u64]) -> Offer {
     Offer {
         id: OfferId::new(id),
         framework_id: FrameworkId::new(FID),
@@ -93,7 +93,7 @@ pub fn offer(id: &str, agent: &str, c: f64, m: f64, p: &[u64]) -> Offer {
     }
 }
 
-pub fn status(task: &str, agent: &str, state: TaskState, uuid: Option<u8>) -> TaskStatus {
+pub(crate) fn status(task: &str, agent: &str, state: TaskState, uuid: Option<u8>) -> TaskStatus {
     TaskStatus {
         task_id: TaskId::new(task),
         state: state as i32,
@@ -103,7 +103,7 @@ pub fn status(task: &str, agent: &str, state: TaskState, uuid: Option<u8>) -> Ta
     }
 }
 
-pub fn report(task: &str, seq: u64, rate: f64) -> Report {
+pub(crate) fn report(task: &str, seq: u64, rate: f64) -> Report {
     Report {
         v: 1,
         seq,
@@ -129,7 +129,7 @@ pub fn report(task: &str, seq: u64, rate: f64) -> Report {
     }
 }
 
-pub fn message(task: &str, data: Vec<u8>) -> Event {
+pub(crate) fn message(task: &str, data: Vec<u8>) -> Event {
     ev::message(
         AgentId::new("a1"),
         ExecutorId::new(format!("exec-{task}")),
@@ -137,7 +137,7 @@ pub fn message(task: &str, data: Vec<u8>) -> Event {
     )
 }
 
-pub fn calls(out: &[Action]) -> Vec<&Call> {
+pub(crate) fn calls(out: &[Action]) -> Vec<&Call> {
     out.iter()
         .filter_map(|a| match a {
             Action::Call(c) => Some(c.as_ref()),
@@ -146,11 +146,11 @@ pub fn calls(out: &[Action]) -> Vec<&Call> {
         .collect()
 }
 
-pub fn types(out: &[Action]) -> Vec<CallType> {
+pub(crate) fn types(out: &[Action]) -> Vec<CallType> {
     calls(out).iter().map(|c| c.r#type()).collect()
 }
 
-pub fn launched(out: &[Action]) -> Vec<proto::v1::TaskInfo> {
+pub(crate) fn launched(out: &[Action]) -> Vec<proto::v1::TaskInfo> {
     calls(out)
         .iter()
         .filter_map(|c| c.accept.as_ref())
@@ -160,7 +160,7 @@ pub fn launched(out: &[Action]) -> Vec<proto::v1::TaskInfo> {
         .collect()
 }
 
-pub fn killed(out: &[Action]) -> Vec<String> {
+pub(crate) fn killed(out: &[Action]) -> Vec<String> {
     calls(out)
         .iter()
         .filter_map(|c| c.kill.as_ref())
@@ -168,7 +168,7 @@ pub fn killed(out: &[Action]) -> Vec<String> {
         .collect()
 }
 
-pub fn persisted(out: &[Action]) -> Vec<&StoreOp> {
+pub(crate) fn persisted(out: &[Action]) -> Vec<&StoreOp> {
     out.iter()
         .filter_map(|a| match a {
             Action::Persist(op) => Some(op),
@@ -178,6 +178,6 @@ pub fn persisted(out: &[Action]) -> Vec<&StoreOp> {
 }
 
 /// Index of the first action matching `f`.
-pub fn position(out: &[Action], f: impl Fn(&Action) -> bool) -> usize {
+pub(crate) fn position(out: &[Action], f: impl Fn(&Action) -> bool) -> usize {
     out.iter().position(f).unwrap_or(usize::MAX)
 }
