@@ -22,10 +22,13 @@ const UNITS: [(&str, u128); 8] = [
 /// Why a duration text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
+    /// The text (given) has no leading number.
     #[error("duration {0:?} does not start with a non-negative decimal number")]
     Number(String),
+    /// The number is followed by no unit Stout knows (the text is given).
     #[error("duration {0:?} has no known unit (ns, us, ms, secs, mins, hrs, days, weeks)")]
     Unit(String),
+    /// The value overflows a `Duration` in nanoseconds (the text is given).
     #[error("duration {0:?} is too large")]
     TooLarge(String),
 }
@@ -64,11 +67,11 @@ pub fn format(duration: Duration) -> String {
     let (mut name, mut factor) = UNITS[bucket];
     if bucket > 0 {
         let (lower_name, lower) = UNITS[bucket - 1];
-        if nanos % factor != 0 && nanos % lower == 0 {
+        if !nanos.is_multiple_of(factor) && nanos.is_multiple_of(lower) {
             (name, factor) = (lower_name, lower);
         }
     }
-    let text = if nanos % factor == 0 {
+    let text = if nanos.is_multiple_of(factor) {
         (nanos / factor).to_string()
     } else {
         significant_15(nanos as f64 / factor as f64)

@@ -21,7 +21,12 @@ pub enum RecordIoError {
     /// A header byte other than an ASCII digit or the terminating `\n`
     /// (signs, spaces, `\r`, junk before the digits).
     #[error("RecordIO header byte {byte:#04x} at header offset {offset} is not an ASCII digit")]
-    NonDigit { byte: u8, offset: usize },
+    NonDigit {
+        /// The offending byte.
+        byte: u8,
+        /// Its position within the header (0 = first byte of the length).
+        offset: usize,
+    },
     /// A `\n` with no digits before it.
     #[error("RecordIO header has no length digits")]
     EmptyLength,
@@ -34,10 +39,18 @@ pub enum RecordIoError {
     /// The announced length exceeds the decoder's maximum (reported as soon as the digits
     /// read so far exceed it, before any allocation).
     #[error("RecordIO record of at least {len} bytes exceeds the maximum of {max}")]
-    TooLarge { len: u64, max: usize },
+    TooLarge {
+        /// The length read so far (a lower bound of the announced one).
+        len: u64,
+        /// The decoder's maximum record size.
+        max: usize,
+    },
     /// The stream ended inside a header or a record (from [`Decoder::finish`]).
     #[error("RecordIO stream ended inside a record ({buffered} bytes pending)")]
-    Truncated { buffered: usize },
+    Truncated {
+        /// Bytes of the unfinished header or record.
+        buffered: usize,
+    },
 }
 
 /// Appends one record (`<len>\n<data>`) to `out`.
@@ -122,10 +135,10 @@ impl Decoder {
     }
 
     fn step(&mut self) -> Result<Option<Bytes>, RecordIoError> {
-        if let State::Header { .. } = self.state {
-            if !self.read_header()? {
-                return Ok(None);
-            }
+        if let State::Header { .. } = self.state
+            && !self.read_header()?
+        {
+            return Ok(None);
         }
         let State::Body { len } = self.state else {
             return Ok(None);

@@ -19,8 +19,10 @@ pub enum Codec {
 /// Why a message could not be encoded or decoded in its codec.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
+    /// The bytes are not a valid protobuf message of the expected type.
     #[error("protobuf does not decode: {0}")]
     Protobuf(#[from] prost::DecodeError),
+    /// The JSON body does not transcode to or from the message type.
     #[error(transparent)]
     Json(#[from] JsonError),
 }
@@ -76,7 +78,12 @@ pub enum StreamError {
     /// One record was framed correctly but is not an Event; the framing is intact, so the
     /// caller may skip it (and should log it) or treat the stream as broken.
     #[error("event record of {len} bytes: {source}")]
-    Event { len: usize, source: CodecError },
+    Event {
+        /// Size of the record.
+        len: usize,
+        /// Why it does not decode as an Event.
+        source: CodecError,
+    },
 }
 
 /// Decodes events of type `E` (scheduler or executor `Event`) from a subscription body.

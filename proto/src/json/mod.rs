@@ -21,10 +21,20 @@ pub enum JsonError {
     UnknownType(String),
     /// Not JSON, or JSON that does not fit the message (wrong types, unknown enum names).
     #[error("invalid JSON for {message}: {reason}")]
-    Invalid { message: String, reason: String },
+    Invalid {
+        /// Full name of the message type.
+        message: String,
+        /// What the JSON parser or transcoder objected to.
+        reason: String,
+    },
     /// The transcoded bytes did not decode as the typed message.
     #[error("transcoding {message} failed: {reason}")]
-    Transcode { message: String, reason: String },
+    Transcode {
+        /// Full name of the message type.
+        message: String,
+        /// The protobuf decoder's error.
+        reason: String,
+    },
 }
 
 /// The descriptor pool of our .proto files, decoded once.

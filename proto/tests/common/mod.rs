@@ -5,13 +5,13 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-pub mod rebuild;
+pub(crate) mod rebuild;
 
 use std::path::{Path, PathBuf};
 
 /// `testdata/mesos-transcripts` of this repository. Missing recordings fail the test loudly,
 /// never pass it.
-pub fn transcripts_dir() -> PathBuf {
+pub(crate) fn transcripts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesos-transcripts");
     assert!(
         dir.join("README.md").is_file(),
@@ -22,7 +22,7 @@ pub fn transcripts_dir() -> PathBuf {
 }
 
 /// Every file under the recordings (one level of sub-folders), sorted, with this suffix.
-pub fn files_ending(suffix: &str) -> Vec<PathBuf> {
+pub(crate) fn files_ending(suffix: &str) -> Vec<PathBuf> {
     let root = transcripts_dir();
     let mut out = Vec::new();
     let mut dirs = vec![root];
@@ -41,7 +41,7 @@ pub fn files_ending(suffix: &str) -> Vec<PathBuf> {
 }
 
 /// A short name for messages: the path below the recordings folder.
-pub fn short(path: &Path) -> String {
+pub(crate) fn short(path: &Path) -> String {
     let root = transcripts_dir();
     path.strip_prefix(&root)
         .unwrap_or(path)
@@ -50,7 +50,7 @@ pub fn short(path: &Path) -> String {
 }
 
 /// Whether the file belongs to the executor side (events/calls of `mesos.v1.executor`).
-pub fn is_executor_file(path: &Path) -> bool {
+pub(crate) fn is_executor_file(path: &Path) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -60,18 +60,20 @@ pub fn is_executor_file(path: &Path) -> bool {
 
 /// Every Python bytes literal (`b'...'` / `b"..."`) in `text`, decoded, in order.
 /// A literal must start at a word boundary and close on the same line.
-pub fn py_bytes_literals(text: &str) -> Vec<Vec<u8>> {
+pub(crate) fn py_bytes_literals(text: &str) -> Vec<Vec<u8>> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i + 1 < bytes.len() {
         let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if boundary && bytes[i] == b'b' && (bytes[i + 1] == b'\'' || bytes[i + 1] == b'"') {
-            if let Some((value, end)) = parse_literal(bytes, i + 1) {
-                out.push(value);
-                i = end;
-                continue;
-            }
+        if boundary
+            && bytes[i] == b'b'
+            && (bytes[i + 1] == b'\'' || bytes[i + 1] == b'"')
+            && let Some((value, end)) = parse_literal(bytes, i + 1)
+        {
+            out.push(value);
+            i = end;
+            continue;
         }
         i += 1;
     }
@@ -113,13 +115,13 @@ fn parse_literal(bytes: &[u8], start: usize) -> Option<(Vec<u8>, usize)> {
 }
 
 /// One recorded request, with the response recorded after it (if any).
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub origin: String,
     pub request: Http,
     pub response: Option<Http>,
 }
 
-pub fn recorded_requests() -> Vec<Recorded> {
+pub(crate) fn recorded_requests() -> Vec<Recorded> {
     let mut out = Vec::new();
     for path in files_ending(".txt") {
         let text = std::fs::read_to_string(&path).expect("readable .txt");
@@ -156,7 +158,7 @@ pub fn recorded_requests() -> Vec<Recorded> {
 }
 
 /// Payloads of `hex: <hex>` / `hex=<hex>` dumps (one event each); `(omitted)` is skipped.
-pub fn hex_dumps(text: &str) -> Vec<Vec<u8>> {
+pub(crate) fn hex_dumps(text: &str) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for line in text.lines() {
         for marker in ["hex: ", "hex="] {
@@ -165,7 +167,7 @@ pub fn hex_dumps(text: &str) -> Vec<Vec<u8>> {
             };
             let rest = &line[pos + marker.len()..];
             let digits: String = rest.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
-            if !digits.is_empty() && digits.len() % 2 == 0 {
+            if !digits.is_empty() && digits.len().is_multiple_of(2) {
                 out.push(hex::decode(&digits).expect("even-length hex"));
             }
         }
@@ -175,7 +177,7 @@ pub fn hex_dumps(text: &str) -> Vec<Vec<u8>> {
 
 /// One HTTP message as recorded.
 #[derive(Debug, Clone)]
-pub struct Http {
+pub(crate) struct Http {
     pub start_line: String,
     pub headers: Vec<(String, String)>,
     /// The body, de-chunked if it was chunked.
@@ -185,7 +187,7 @@ pub struct Http {
 impl Http {
     /// Parses a request or a response; a chunked body may end without the terminator
     /// (recorded TCP closes) but never inside a chunk.
-    pub fn parse(raw: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(raw: &[u8]) -> Result<Self, String> {
         let split = find(raw, b"\r\n\r\n").ok_or("no end of HTTP head")?;
         let head = std::str::from_utf8(&raw[..split]).map_err(|e| e.to_string())?;
         let rest = &raw[split + 4..];
@@ -213,24 +215,24 @@ impl Http {
         Ok(http)
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn is_request(&self) -> bool {
+    pub(crate) fn is_request(&self) -> bool {
         !self.start_line.starts_with("HTTP/")
     }
 
     /// Request path, e.g. `/api/v1/scheduler`.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.start_line.split(' ').nth(1).unwrap_or_default()
     }
 
     /// Response status code.
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         self.start_line
             .split(' ')
             .nth(1)
@@ -265,13 +267,14 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
 /// field number, repeated fields keeping their order. Used only to show that two encodings
 /// differ in field order alone: a length-delimited value that happens to parse as a message
 /// is sorted the same way on both sides, so the comparison stays consistent.
-pub fn canonical_wire(bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn canonical_wire(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut fields = parse_fields(bytes)?;
     for field in &mut fields {
-        if field.wire_type == 2 && !field.value.is_empty() {
-            if let Some(inner) = canonical_wire(&field.value) {
-                field.value = inner;
-            }
+        if field.wire_type == 2
+            && !field.value.is_empty()
+            && let Some(inner) = canonical_wire(&field.value)
+        {
+            field.value = inner;
         }
     }
     fields.sort_by_key(|f| f.number);

@@ -5,7 +5,7 @@ use proto::scheduler::call::Type as SType;
 use proto::v1::offer::operation;
 use proto::{executor, scheduler};
 
-pub fn rebuild_scheduler(call: &scheduler::Call) -> Option<scheduler::Call> {
+pub(crate) fn rebuild_scheduler(call: &scheduler::Call) -> Option<scheduler::Call> {
     let fid = call.framework_id.as_ref();
     let c = call.clone();
     Some(match call.r#type() {
@@ -78,7 +78,7 @@ fn rebuild_operation(op: proto::v1::offer::Operation) -> proto::v1::offer::Opera
     }
 }
 
-pub fn rebuild_executor(call: &executor::Call) -> Option<executor::Call> {
+pub(crate) fn rebuild_executor(call: &executor::Call) -> Option<executor::Call> {
     let (eid, fid) = (&call.executor_id, &call.framework_id);
     let c = call.clone();
     Some(match call.r#type() {
@@ -125,7 +125,7 @@ thread_local! {
 }
 
 /// A recorded scheduler event rebuilt with `proto::events::scheduler`.
-pub fn rebuild_scheduler_event(e: &scheduler::Event) -> Option<scheduler::Event> {
+pub(crate) fn rebuild_scheduler_event(e: &scheduler::Event) -> Option<scheduler::Event> {
     use proto::events::scheduler as ev;
     use proto::scheduler::event::Type;
     let e = e.clone();
@@ -162,7 +162,7 @@ pub fn rebuild_scheduler_event(e: &scheduler::Event) -> Option<scheduler::Event>
 }
 
 /// A recorded executor event rebuilt with `proto::events::executor`.
-pub fn rebuild_executor_event(e: &executor::Event) -> Option<executor::Event> {
+pub(crate) fn rebuild_executor_event(e: &executor::Event) -> Option<executor::Event> {
     use proto::events::executor as ev;
     use proto::executor::event::Type;
     let e = e.clone();
