@@ -349,13 +349,14 @@ async fn a_block_found_while_the_node_is_down_is_submitted_when_it_returns() {
     let mut client = Client::connect(pool.local_addr()).await;
     let params = client.handshake("w").await;
     nodes.stop_first().await.unwrap();
-    // The share is accepted and the block kept on disk while submitblock keeps failing.
+    // The share is accepted and the block kept on disk while submitblock keeps failing (the
+    // submitter writes it off the runtime, so it shows up just after the share's reply).
     let hash = mine_block(&mut client, "w", &params, &[9; 8]).await;
     let pending = data.join("blocks").join(format!("{hash}.pending"));
-    assert!(
-        pending.exists(),
-        "block on disk before it could be submitted"
-    );
+    wait_for("block on disk before it could be submitted", async || {
+        pending.exists()
+    })
+    .await;
     nodes.restart_first().await.unwrap();
     wait_for("block submitted after the node came back", async || {
         best_is(&nodes, &hash).await

@@ -5,32 +5,26 @@
 
 mod conn;
 mod shared;
+mod start;
 mod tasks;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bitcoin::ScriptBuf;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info_span};
 
-use crate::blocks::BlockStore;
-use crate::config::{Backend, PoolConfig};
-use crate::job::{JobBook, JobConfig};
-use crate::rpc::{RpcClient, RpcError};
-use crate::source;
-use crate::stats::{NodeHealth, PoolStatus};
-use crate::template::Template;
+use crate::config::PoolConfig;
+use crate::rpc::RpcError;
+use crate::stats::PoolStatus;
 pub use conn::ConnLimits;
 pub use shared::EXTRANONCE1_SIZE;
-use shared::{FoundBlock, Shared, lock};
-use tasks::{check_node, job_manager, submitter, tag_push};
+use shared::{Shared, lock};
 
 /// Why the pool could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,107 +49,6 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts the pool on `listener`. Returns once the node answered and the payout address
-    /// is checked (retrying while the node is unreachable or not ready, unless `stop` fires).
-    pub async fn start(listener: TcpListener, config: PoolConfig) -> Result<Pool, PoolError> {
-        let addr = listener.local_addr()?;
-        let stop = CancellationToken::new();
-        let (job_tx, _) = watch::channel(None);
-        let (blocks_tx, blocks_rx) = mpsc::unbounded_channel();
-        let (templates_tx, templates_rx) = mpsc::channel::<Template>(16);
-        let mut tasks = JoinSet::new();
-        let (payout_script, store, rpc) = match &config.backend {
-            Backend::Demo => (ScriptBuf::from_bytes(vec![0x51]), None, None),
-            Backend::Node { url, auth } => {
-                let rpc = Arc::new(RpcClient::new(url, auth.clone(), config.rpc_timeout)?);
-                let script = check_node(&rpc, config.payout_address.as_deref()).await?;
-                let store = BlockStore::open(&config.data_dir)?;
-                (script, Some(store), Some(rpc))
-            }
-        };
-        let job_config = JobConfig {
-            payout_script,
-            script_prefix: tag_push(&config.pool_tag)?,
-            extranonce1_len: EXTRANONCE1_SIZE,
-            extranonce2_len: config.session.extranonce2_size,
-        };
-        let shared = Arc::new(Shared {
-            extranonces: Default::default(),
-            // Twice what a session remembers, so the session decides staleness (21).
-            jobs: Mutex::new(JobBook::new(
-                config.session.max_jobs.max(16) * 2,
-                rand::random(),
-            )),
-            stats: Default::default(),
-            job_tx,
-            blocks_tx,
-            store: store.clone(),
-            connections: AtomicUsize::new(0),
-            demo: matches!(config.backend, Backend::Demo),
-            node: Arc::new(Mutex::new(match config.backend {
-                Backend::Demo => NodeHealth::Demo,
-                Backend::Node { .. } => NodeHealth::Connecting,
-            })),
-        });
-        match (rpc, store) {
-            (Some(rpc), Some(store)) => {
-                let wake = Arc::new(Notify::new());
-                for pending in store.pending()? {
-                    tracing::info!(hash = %pending.hash, "resubmitting block left pending in data dir");
-                    let _ = shared.blocks_tx.send(FoundBlock {
-                        worker: String::new(),
-                        block: pending,
-                    });
-                }
-                let submit = submitter(
-                    rpc.clone(),
-                    store,
-                    shared.clone(),
-                    blocks_rx,
-                    wake.clone(),
-                    stop.clone(),
-                );
-                tasks.spawn(submit.instrument(info_span!("submitter")));
-                let poll = source::poll_node(
-                    rpc.clone(),
-                    config.poll_interval,
-                    wake,
-                    templates_tx.clone(),
-                    shared.node.clone(),
-                    stop.clone(),
-                );
-                tasks.spawn(poll.instrument(info_span!("poll_node")));
-                let long_poll =
-                    source::long_poll_node(rpc, config.longpoll_wait, templates_tx, stop.clone());
-                tasks.spawn(long_poll.instrument(info_span!("long_poll_node")));
-            }
-            _ => {
-                tracing::warn!(
-                    "DEMO MODE: no bitcoind; jobs are synthetic and no block found here can be valid"
-                );
-                let new_block = Duration::from_secs(600);
-                let demo = source::demo(config.job_refresh, new_block, templates_tx, stop.clone());
-                tasks.spawn(demo.instrument(info_span!("demo_source")));
-            }
-        }
-        let jobs = job_manager(
-            shared.clone(),
-            job_config,
-            config.job_refresh,
-            templates_rx,
-            stop.clone(),
-        );
-        tasks.spawn(jobs.instrument(info_span!("job_manager")));
-        let accept = accept_loop(listener, shared.clone(), config, stop.clone());
-        tasks.spawn(accept.instrument(info_span!("accept", listen = %addr)));
-        Ok(Pool {
-            addr,
-            shared,
-            stop,
-            tasks,
-        })
-    }
-
     /// The Stratum address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr

@@ -1,5 +1,6 @@
 //! State shared by every connection: extranonce1 allocation, the job book, the block
-//! pipeline and the statistics; and the pool's [`ServerHooks`] (PoW check of shares).
+//! pipeline and the statistics; and the pool's [`ServerHooks`] (PoW check of shares; a
+//! block is handed to the submitter, which writes it to disk off the runtime).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,11 +62,21 @@ impl Extranonces {
     }
 }
 
-/// A share that met the network target.
+/// A block for the submitter.
 #[derive(Debug)]
-pub struct FoundBlock {
-    pub worker: String,
-    pub block: PendingBlock,
+pub enum FoundBlock {
+    /// A share that met the network target, not on disk yet: the submitter writes it
+    /// (off the runtime) before it calls `submitblock`.
+    New {
+        /// The authorized worker that found it.
+        worker: String,
+        /// Display-order block hash.
+        hash: String,
+        /// The serialized block.
+        hex: String,
+    },
+    /// A block an earlier run left pending in the data dir.
+    Pending(PendingBlock),
 }
 
 /// Everything connections share.
@@ -75,7 +86,8 @@ pub struct Shared {
     pub stats: Mutex<Stats>,
     pub job_tx: watch::Sender<Option<Arc<TemplateJob>>>,
     pub blocks_tx: mpsc::UnboundedSender<FoundBlock>,
-    /// `None` in demo mode: there a network-target hit is only logged.
+    /// The block store, for a block found after the submitter stopped; `None` in demo
+    /// mode: there a network-target hit is only logged.
     pub store: Option<BlockStore>,
     pub connections: std::sync::atomic::AtomicUsize,
     pub demo: bool,
@@ -156,30 +168,33 @@ impl Hooks<'_> {
             tracing::warn!(%hash, "demo mode: share meets the demo target; it is NOT a valid block");
             return Ok(());
         };
-        let hex_block = hex::encode(job.block(solved));
-        // Durable before submitblock (issue 3): a crash after this line loses nothing.
-        let block = match store.save(&hash, &hex_block) {
-            Ok(block) => block,
-            Err(err) => {
-                // A full or broken disk must not cost the block: submit it from memory.
-                tracing::error!(%hash, error = %err, "cannot write block to data dir; submitting it from memory");
-                PendingBlock {
-                    path: store.dir().join(format!("{hash}.pending")),
-                    hash: hash.clone(),
-                    hex: hex_block,
-                }
-            }
-        };
         tracing::info!(%hash, height = job.height, worker = %share.worker, "block found");
-        let found = FoundBlock {
+        let found = FoundBlock::New {
             worker: share.worker.clone(),
-            block,
+            hash,
+            hex: hex::encode(job.block(solved)),
         };
-        if self.shared.blocks_tx.send(found).is_err() {
-            tracing::error!(%hash, "block submitter stopped; block stays pending on disk");
+        // The submitter writes the block to disk before submitting it; this hook runs on
+        // the runtime and only decides.
+        if let Err(mpsc::error::SendError(found)) = self.shared.blocks_tx.send(found) {
+            save_orphan(store.clone(), found);
         }
         Ok(())
     }
+}
+
+/// The submitter is gone (the pool is stopping): write the block to disk, off the
+/// runtime, so the next start submits it.
+fn save_orphan(store: BlockStore, found: FoundBlock) {
+    let FoundBlock::New { hash, hex, .. } = found else {
+        return;
+    };
+    tracing::error!(%hash, "block submitter stopped; block saved pending for the next start");
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = store.save(&hash, &hex) {
+            tracing::error!(%hash, error = %err, "cannot write block to data dir; it is lost");
+        }
+    });
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The pool's background tasks: node check at start, templates → jobs, found blocks →
-//! `submitblock`.
+//! The pool's background tasks: node check at start, templates → jobs, found blocks → disk
+//! (on a blocking thread) → `submitblock`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::PoolError;
 use super::shared::{FoundBlock, Shared, lock};
-use crate::blocks::{self, BlockStore, Outcome};
+use crate::blocks::{self, BlockStore, Outcome, PendingBlock};
 use crate::coinbase::{self, network_from_chain};
 use crate::job::JobConfig;
 use crate::rpc::RpcClient;
@@ -97,7 +97,9 @@ pub(super) async fn job_manager(
     }
 }
 
-/// Submits found blocks (already on disk) until the node answers; wakes the template poller.
+/// Writes each found block to disk (off the runtime), then submits it until the node
+/// answers and wakes the template poller. On shutdown, blocks still queued are written
+/// (not submitted), so the next start submits them.
 pub(super) async fn submitter(
     rpc: Arc<RpcClient>,
     store: BlockStore,
@@ -107,30 +109,65 @@ pub(super) async fn submitter(
     stop: CancellationToken,
 ) {
     loop {
-        let block = tokio::select! {
+        let next = tokio::select! {
             b = found.recv() => match b { Some(b) => b, None => return },
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => break,
+        };
+        let (worker, block) = match next {
+            FoundBlock::New { worker, hash, hex } => (worker, save(&store, hash, hex).await),
+            FoundBlock::Pending(block) => (String::new(), block),
         };
         let outcome = tokio::select! {
-            o = blocks::submit_until_answered(&rpc, &store, &block.block, u32::MAX) => o,
+            o = blocks::submit_until_answered(&rpc, &store, &block, u32::MAX) => o,
             _ = stop.cancelled() => return,
         };
-        let hash = &block.block.hash;
-        match outcome {
-            Some(Outcome::Accepted) => {
-                tracing::info!(%hash, worker = %block.worker, "block accepted by the node");
-                lock(&shared.stats).blocks_accepted += 1;
-            }
-            Some(Outcome::Stale) => {
-                tracing::warn!(%hash, "block not made the tip (inconclusive): another block at this height came first");
-                lock(&shared.stats).blocks_stale += 1;
-            }
-            Some(Outcome::Rejected(reason)) => {
-                tracing::error!(%hash, %reason, "node rejected block");
-                lock(&shared.stats).blocks_rejected += 1;
-            }
-            None => {}
-        }
+        record(&shared, &block.hash, &worker, outcome);
         wake.notify_one();
+    }
+    // Later sends fail, and the share hook writes those blocks itself.
+    found.close();
+    while let Ok(next) = found.try_recv() {
+        if let FoundBlock::New { hash, hex, .. } = next {
+            save(&store, hash, hex).await;
+        }
+    }
+}
+
+/// Writes the block durably on a blocking thread (issue 3: on disk before `submitblock`,
+/// so a crash loses nothing). A full or broken disk must not cost the block: it is then
+/// submitted from memory.
+async fn save(store: &BlockStore, hash: String, hex: String) -> PendingBlock {
+    let writer = store.clone();
+    let (h, x) = (hash.clone(), hex.clone());
+    let saved = tokio::task::spawn_blocking(move || writer.save(&h, &x)).await;
+    let err = match saved {
+        Ok(Ok(block)) => return block,
+        Ok(Err(err)) => err.to_string(),
+        Err(join) => join.to_string(),
+    };
+    tracing::error!(%hash, error = %err, "cannot write block to data dir; submitting it from memory");
+    PendingBlock {
+        path: store.dir().join(format!("{hash}.pending")),
+        hash,
+        hex,
+    }
+}
+
+/// Logs and counts the node's final answer.
+fn record(shared: &Shared, hash: &str, worker: &str, outcome: Option<Outcome>) {
+    match outcome {
+        Some(Outcome::Accepted) => {
+            tracing::info!(%hash, %worker, "block accepted by the node");
+            lock(&shared.stats).blocks_accepted += 1;
+        }
+        Some(Outcome::Stale) => {
+            tracing::warn!(%hash, "block not made the tip (inconclusive): another block at this height came first");
+            lock(&shared.stats).blocks_stale += 1;
+        }
+        Some(Outcome::Rejected(reason)) => {
+            tracing::error!(%hash, %reason, "node rejected block");
+            lock(&shared.stats).blocks_rejected += 1;
+        }
+        None => {}
     }
 }
