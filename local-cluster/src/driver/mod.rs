@@ -29,6 +29,9 @@ pub struct State {
     /// Signals for containers whose process is not registered yet (still fetching or
     /// spawning); delivered as soon as it is. `true` = SIGKILL.
     pub(crate) pending_signals: HashMap<String, bool>,
+    /// Set by [`State::kill_all`]: a process that finishes spawning afterwards is killed at
+    /// once, so none outlives the cluster.
+    pub(crate) closed: bool,
 }
 
 /// Shared handle used by every handler and task.
@@ -44,6 +47,7 @@ impl Shared {
                 streams: HashMap::new(),
                 children: HashMap::new(),
                 pending_signals: HashMap::new(),
+                closed: false,
             }),
         })
     }
@@ -123,6 +127,7 @@ impl State {
 
     /// Kills every child process (cluster shutdown).
     pub fn kill_all(&mut self) {
+        self.closed = true;
         for pgid in self.children.values() {
             process::signal_group(*pgid, true);
         }

@@ -56,7 +56,9 @@ pub async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec) {
     if let Some(pid) = child.id() {
         let mut st = shared.lock();
         st.children.insert(container.clone(), pid);
-        if let Some(kill) = st.pending_signals.remove(&container) {
+        if st.closed {
+            signal_group(pid, true);
+        } else if let Some(kill) = st.pending_signals.remove(&container) {
             signal_group(pid, kill);
         }
         drop(st);
@@ -104,7 +106,10 @@ fn command(spec: &LaunchSpec) -> Result<tokio::process::Command, String> {
         .stdout(stdout)
         .stderr(stderr)
         .process_group(0)
-        .kill_on_drop(false);
+        // The wait task lives as long as the cluster's runtime (agent restarts keep it); if
+        // the runtime goes away without a shutdown (a panicking test), the child goes too,
+        // instead of mining on as an orphan for its whole recovery timeout.
+        .kill_on_drop(true);
     Ok(cmd)
 }
 
