@@ -89,11 +89,11 @@ pub(crate) struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    pub fn new(method: &'static str, values: &'a [Value]) -> Self {
+    pub(crate) fn new(method: &'static str, values: &'a [Value]) -> Self {
         Self { method, values }
     }
 
-    pub fn err(&self, param: &'static str, problem: impl Into<ParamProblem>) -> ParamsError {
+    pub(crate) fn err(&self, param: &'static str, problem: impl Into<ParamProblem>) -> ParamsError {
         ParamsError {
             method: self.method,
             param,
@@ -102,11 +102,11 @@ impl<'a> Params<'a> {
     }
 
     /// The value at `i`, treating JSON null as absent.
-    pub fn opt(&self, i: usize) -> Option<&'a Value> {
+    pub(crate) fn opt(&self, i: usize) -> Option<&'a Value> {
         self.values.get(i).filter(|v| !v.is_null())
     }
 
-    pub fn get(&self, i: usize, name: &'static str) -> Result<&'a Value, ParamsError> {
+    pub(crate) fn get(&self, i: usize, name: &'static str) -> Result<&'a Value, ParamsError> {
         self.opt(i)
             .ok_or_else(|| self.err(name, ParamProblem::Missing))
     }
@@ -119,7 +119,7 @@ impl<'a> Params<'a> {
     }
 
     /// A free-text string of at most [`MAX_TEXT_PARAM`] bytes.
-    pub fn str(&self, i: usize, name: &'static str) -> Result<&'a str, ParamsError> {
+    pub(crate) fn str(&self, i: usize, name: &'static str) -> Result<&'a str, ParamsError> {
         let s = self.raw_str(i, name)?;
         if s.len() > MAX_TEXT_PARAM {
             return Err(self.err(
@@ -132,14 +132,18 @@ impl<'a> Params<'a> {
         Ok(s)
     }
 
-    pub fn opt_str(&self, i: usize, name: &'static str) -> Result<Option<&'a str>, ParamsError> {
+    pub(crate) fn opt_str(
+        &self,
+        i: usize,
+        name: &'static str,
+    ) -> Result<Option<&'a str>, ParamsError> {
         match self.opt(i) {
             None => Ok(None),
             Some(_) => self.str(i, name).map(Some),
         }
     }
 
-    pub fn wire<T>(
+    pub(crate) fn wire<T>(
         &self,
         i: usize,
         name: &'static str,
@@ -148,14 +152,14 @@ impl<'a> Params<'a> {
         parse(self.raw_str(i, name)?).map_err(|e| self.err(name, e))
     }
 
-    pub fn bool(&self, i: usize, name: &'static str) -> Result<bool, ParamsError> {
+    pub(crate) fn bool(&self, i: usize, name: &'static str) -> Result<bool, ParamsError> {
         self.get(i, name)?
             .as_bool()
             .ok_or_else(|| self.err(name, wrong("a boolean")))
     }
 
     /// An extranonce2 size: a JSON integer in 1..=[`MAX_EXTRANONCE_SIZE`] (cpuminer refuses 0).
-    pub fn en2_size(&self, i: usize, name: &'static str) -> Result<usize, ParamsError> {
+    pub(crate) fn en2_size(&self, i: usize, name: &'static str) -> Result<usize, ParamsError> {
         let n = self
             .get(i, name)?
             .as_u64()
