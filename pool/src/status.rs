@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use tokio_util::sync::CancellationToken;
 
 use crate::server::StatusSource;
 use crate::stats::PoolStatus;
@@ -18,13 +19,13 @@ async fn status(State(source): State<StatusSource>) -> Json<PoolStatus> {
     Json(source.status())
 }
 
-/// Serves [`router`] on `listener` until `shutdown` completes.
+/// Serves [`router`] on `listener` until `shutdown` is cancelled.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     source: StatusSource,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(source))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

@@ -135,7 +135,8 @@ async fn mined_blocks_are_accepted_including_mempool_transactions() {
     let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api_addr = api.local_addr().unwrap();
     let source = pool.status_source();
-    tokio::spawn(pool::status::serve(api, source, std::future::pending()));
+    let api_stop = tokio_util::sync::CancellationToken::new();
+    let api_task = tokio::spawn(pool::status::serve(api, source, api_stop.clone()));
     let status: Value = reqwest::get(format!("http://{api_addr}/status"))
         .await
         .unwrap()
@@ -147,6 +148,12 @@ async fn mined_blocks_are_accepted_including_mempool_transactions() {
     assert_eq!(status["workers"][0]["name"], "miner.w1");
     assert_eq!(status["workers"][0]["shares_accepted"], 2);
     assert!(status["workers"][0]["hashrate"].as_f64().unwrap() > 0.0);
+    api_stop.cancel();
+    let served = tokio::time::timeout(Duration::from_secs(10), api_task).await;
+    assert!(
+        matches!(served, Ok(Ok(Ok(())))),
+        "status API stops when cancelled"
+    );
     pool.shutdown().await;
     std::fs::remove_dir_all(data).unwrap();
 }

@@ -154,7 +154,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             tokio::spawn(pool::status::serve(
                 listener,
                 pool.status_source(),
-                shutdown.clone().cancelled_owned(),
+                shutdown.clone(),
             ));
         }
         shutdown.cancelled().await;

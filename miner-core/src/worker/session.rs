@@ -269,7 +269,7 @@ impl Session<'_> {
             Input::Read(Err(e)) => return Some(lost(format!("read error: {e}"))),
             Input::Found(Some(found)) => self.on_found(&found, now),
             Input::Found(None) => return Some(lost("share channel closed")),
-            Input::RequestTimeout => self.client.poll_timeout(now),
+            Input::RequestTimeout => self.client.handle_timeout(now),
             Input::Idle => {
                 let secs = self.ctx.config.timeout.as_secs_f64();
                 return Some(lost(format!("no data from the pool for {secs:.0} s")));

@@ -11,9 +11,11 @@ use stratum::server::{ServerConfig, ServerEvent, ServerSession};
 use stratum::{LineCodec, PrevHash, ProtocolError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::shared::{Hooks, Shared, lock};
+use crate::job::TemplateJob;
 
 /// Limits of one connection.
 #[derive(Debug, Clone)]
@@ -52,74 +54,141 @@ fn mark_new_tip(notify: &mut Notify, last_prevhash: &mut Option<PrevHash>) {
 /// Serves one connection until it closes, misbehaves, idles out or the pool shuts down.
 /// Runs in the connection's span (peer address; extranonce1 once granted).
 pub async fn serve(
-    mut stream: TcpStream,
+    stream: TcpStream,
     shared: Arc<Shared>,
     session_config: ServerConfig,
     limits: ConnLimits,
     shutdown: CancellationToken,
 ) {
-    let mut jobs = shared.job_tx.subscribe();
-    let mut session = ServerSession::new(session_config, now());
-    let mut hooks = Hooks {
-        shared: &shared,
-        extranonce1: None,
-    };
-    let mut codec = LineCodec::new(limits.max_line);
-    let mut buf = vec![0u8; 4096];
-    let mut last_prevhash = None;
-    if let Some(mut notify) = jobs.borrow_and_update().as_ref().map(|j| j.notify.clone()) {
-        mark_new_tip(&mut notify, &mut last_prevhash);
-        session.send_job(&notify, now());
+    let mut conn = Conn::new(stream, &shared, session_config, limits.max_line);
+    let end = conn.run(&limits, &shutdown).await;
+    conn.close(end).await;
+}
+
+/// One connection's driver state: the socket, the line codec, the session with the pool's
+/// hooks, and the job channel.
+struct Conn<'a> {
+    stream: TcpStream,
+    shared: &'a Shared,
+    session: ServerSession,
+    hooks: Hooks<'a>,
+    codec: LineCodec,
+    buf: Vec<u8>,
+    jobs: watch::Receiver<Option<Arc<TemplateJob>>>,
+    last_prevhash: Option<PrevHash>,
+}
+
+/// What woke the connection up.
+enum Wake {
+    Read(usize),
+    Job,
+    End(End),
+}
+
+impl<'a> Conn<'a> {
+    /// A connection with the current job (if any) queued for the miner.
+    fn new(
+        stream: TcpStream,
+        shared: &'a Shared,
+        session_config: ServerConfig,
+        max_line: usize,
+    ) -> Self {
+        let mut conn = Conn {
+            stream,
+            shared,
+            session: ServerSession::new(session_config, now()),
+            hooks: Hooks {
+                shared,
+                extranonce1: None,
+            },
+            codec: LineCodec::new(max_line),
+            buf: vec![0u8; 4096],
+            jobs: shared.job_tx.subscribe(),
+            last_prevhash: None,
+        };
+        conn.send_current_job();
+        conn
     }
-    // Idle = nothing received for `idle_timeout`. A deadline, not a per-read timeout: jobs
-    // sent every `job_refresh` restart the select loop and must not keep a silent client.
-    let mut idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
-    let end = loop {
+
+    /// Reads, feeds the session and writes its answers until the connection ends.
+    async fn run(&mut self, limits: &ConnLimits, shutdown: &CancellationToken) -> End {
+        // Idle = nothing received for `idle_timeout`. A deadline, not a per-read timeout:
+        // jobs sent every `job_refresh` restart the select loop and must not keep a silent
+        // client.
+        let mut idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
+        loop {
+            match self.wait(idle_deadline, shutdown).await {
+                Wake::Read(n) => {
+                    idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
+                    self.handle_bytes(n);
+                }
+                Wake::Job => self.send_current_job(),
+                Wake::End(end) => return end,
+            }
+            // A client that stops reading must not hold its task forever.
+            let flushed = flush(&mut self.stream, &mut self.session);
+            match tokio::time::timeout(limits.idle_timeout, flushed).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return End::Io(e.to_string()),
+                Err(_) => return End::Idle,
+            }
+            if let Some(reason) = account(self.shared, &mut self.session, limits) {
+                return End::Malformed(reason);
+            }
+        }
+    }
+
+    async fn wait(
+        &mut self,
+        idle_deadline: tokio::time::Instant,
+        shutdown: &CancellationToken,
+    ) -> Wake {
         tokio::select! {
-            read = stream.read(&mut buf) => {
-                let n = match read {
-                    Err(e) => break End::Io(e.to_string()),
-                    Ok(0) => break End::Closed,
-                    Ok(n) => n,
-                };
-                idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
-                codec.feed(&buf[..n]);
-                while let Some(line) = codec.next_line() {
-                    match line {
-                        Ok(line) => session.handle_line(&line, now(), &mut hooks),
-                        Err(e) => session.handle_codec_error(e),
-                    }
-                }
-            }
-            changed = jobs.changed() => {
-                if changed.is_err() { break End::Shutdown; }
-                let job = jobs.borrow_and_update().clone();
-                if let Some(mut notify) = job.map(|j| j.notify.clone()) {
-                    mark_new_tip(&mut notify, &mut last_prevhash);
-                    session.send_job(&notify, now());
-                }
-            }
-            _ = tokio::time::sleep_until(idle_deadline) => break End::Idle,
-            _ = shutdown.cancelled() => break End::Shutdown,
+            read = self.stream.read(&mut self.buf) => match read {
+                Err(e) => Wake::End(End::Io(e.to_string())),
+                Ok(0) => Wake::End(End::Closed),
+                Ok(n) => Wake::Read(n),
+            },
+            changed = self.jobs.changed() => match changed {
+                Ok(()) => Wake::Job,
+                Err(_) => Wake::End(End::Shutdown),
+            },
+            _ = tokio::time::sleep_until(idle_deadline) => Wake::End(End::Idle),
+            _ = shutdown.cancelled() => Wake::End(End::Shutdown),
         }
-        // A client that stops reading must not hold its task forever.
-        match tokio::time::timeout(limits.idle_timeout, flush(&mut stream, &mut session)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => break End::Io(e.to_string()),
-            Err(_) => break End::Idle,
-        }
-        if let Some(reason) = account(&shared, &mut session, &limits) {
-            break End::Malformed(reason);
-        }
-    };
-    // Best effort: the error replies explain the drop to the client.
-    let _ = tokio::time::timeout(Duration::from_secs(1), flush(&mut stream, &mut session)).await;
-    let _ = stream.shutdown().await;
-    if let Some(id) = hooks.extranonce1 {
-        lock(&shared.extranonces).release(id);
     }
-    shared.connections.fetch_sub(1, Ordering::Relaxed);
-    tracing::info!(reason = ?end, "stratum connection closed");
+
+    /// Feeds `n` bytes just read to the codec and every whole line to the session.
+    fn handle_bytes(&mut self, n: usize) {
+        self.codec.feed(&self.buf[..n]);
+        while let Some(line) = self.codec.next_line() {
+            match line {
+                Ok(line) => self.session.handle_line(&line, now(), &mut self.hooks),
+                Err(e) => self.session.handle_codec_error(e),
+            }
+        }
+    }
+
+    fn send_current_job(&mut self) {
+        let job = self.jobs.borrow_and_update().clone();
+        if let Some(mut notify) = job.map(|j| j.notify.clone()) {
+            mark_new_tip(&mut notify, &mut self.last_prevhash);
+            self.session.send_job(&notify, now());
+        }
+    }
+
+    /// Flushes the last replies, closes the socket and gives the extranonce1 back.
+    async fn close(mut self, end: End) {
+        // Best effort: the error replies explain the drop to the client.
+        let last = flush(&mut self.stream, &mut self.session);
+        let _ = tokio::time::timeout(Duration::from_secs(1), last).await;
+        let _ = self.stream.shutdown().await;
+        if let Some(id) = self.hooks.extranonce1 {
+            lock(&self.shared.extranonces).release(id);
+        }
+        self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+        tracing::info!(reason = ?end, "stratum connection closed");
+    }
 }
 
 async fn flush(stream: &mut TcpStream, session: &mut ServerSession) -> std::io::Result<()> {

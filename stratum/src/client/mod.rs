@@ -2,9 +2,10 @@
 //!
 //! [`ClientSession`] is one TCP/TLS connection's worth of protocol state. The driver (the
 //! worker in `miner-core`) feeds it received lines with [`ClientSession::handle_line`],
-//! calls [`ClientSession::poll_timeout`] when [`ClientSession::next_timeout`] passes, writes
-//! every line from [`ClientSession::poll_transmit`], and acts on every
-//! [`ClientSession::poll_event`]. Shares go in with [`ClientSession::submit`].
+//! calls [`ClientSession::handle_timeout`] when [`ClientSession::next_timeout`] passes,
+//! writes every line from [`ClientSession::poll_transmit`], and acts on every
+//! [`ClientSession::poll_event`] (quinn's naming: `handle_*` for inputs, `poll_*` for
+//! outputs). Shares go in with [`ClientSession::submit`].
 //!
 //! Handshake (spec Part A.1): optional `mining.configure` (BIP310 version rolling) →
 //! `mining.subscribe` (offering the previous session id when resuming; on error, once more
@@ -163,7 +164,8 @@ impl ClientSession {
         self.events.pop_front()
     }
 
-    /// When [`poll_timeout`](Self::poll_timeout) should next be called, if anything is pending.
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called, if anything is
+    /// pending.
     pub fn next_timeout(&self) -> Option<Instant> {
         self.pending
             .values()
@@ -174,7 +176,7 @@ impl ClientSession {
     /// Expires requests unanswered for [`ClientConfig::request_timeout`]: submits become
     /// [`ShareOutcome::TimedOut`], an unanswered configure counts as refused, an unanswered
     /// subscribe or authorize ends the session ([`ClientEvent::HandshakeFailed`]).
-    pub fn poll_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Instant) {
         let timeout = self.config.request_timeout;
         let mut expired: Vec<u64> = self
             .pending

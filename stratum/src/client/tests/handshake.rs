@@ -131,9 +131,9 @@ fn configure_refused_or_ignored_falls_back_to_plain_mining() {
     let mut s = ClientSession::new(cfg.clone(), t);
     sent(&mut s);
     assert_eq!(s.next_timeout(), Some(t + cfg.request_timeout));
-    s.poll_timeout(t + Duration::from_secs(1));
+    s.handle_timeout(t + Duration::from_secs(1));
     assert_eq!(sent(&mut s), Vec::<Value>::new());
-    s.poll_timeout(t + cfg.request_timeout);
+    s.handle_timeout(t + cfg.request_timeout);
     assert_eq!(events(&mut s), vec![ClientEvent::VersionRolling(None)]);
     assert_eq!(sent(&mut s)[0]["method"], json!("mining.subscribe"));
     // Connection closed while configure was unanswered (2017 ckpool): skip it next time.

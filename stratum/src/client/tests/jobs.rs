@@ -178,7 +178,7 @@ fn timeouts_and_lost_connection_report_unanswered_submits() {
     s.submit(share("j1", 8), t).unwrap();
     let later = t + Duration::from_secs(5);
     s.submit(share("j1", 8), later).unwrap();
-    s.poll_timeout(t + cfg.request_timeout);
+    s.handle_timeout(t + cfg.request_timeout);
     let ev = events(&mut s);
     assert!(
         matches!(
@@ -203,7 +203,7 @@ fn timeouts_and_lost_connection_report_unanswered_submits() {
     assert_eq!(s.submit(share("j1", 8), later), Err(SubmitError::NotReady));
     // A subscribe that never gets an answer ends the session.
     let mut s = ClientSession::new(cfg.clone(), t);
-    s.poll_timeout(t + cfg.request_timeout);
+    s.handle_timeout(t + cfg.request_timeout);
     assert!(matches!(
         &events(&mut s)[..],
         [ClientEvent::HandshakeFailed(_)]
