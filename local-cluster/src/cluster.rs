@@ -19,7 +19,9 @@ use crate::resources::Res;
 /// How to build a cluster. `Default` matches a real Mesos' defaults where it has them.
 #[derive(Clone, Debug)]
 pub struct ClusterConfig {
+    /// How many agents start with the master.
     pub agents: usize,
+    /// CPUs per agent.
     pub cpus: f64,
     /// Memory per agent in MB.
     pub mem: f64,
@@ -27,6 +29,7 @@ pub struct ClusterConfig {
     pub disk: f64,
     /// Ports per agent; agent `i` gets `[first + i*count, first + i*count + count - 1]`.
     pub ports_first: u64,
+    /// Ports per agent (at least one).
     pub ports_count: u64,
     /// Master settings (its `port` is chosen when listening; 0 = any free port).
     pub master: MasterConfig,

@@ -18,7 +18,7 @@ const AGENT_CONN_SHIFT: u32 = 48;
 
 /// What the driver must do.
 #[derive(Clone, Debug)]
-pub enum Out {
+pub(crate) enum Out {
     /// An event on a scheduler subscription stream.
     SchedEvent { stream: u64, event: sched::Event },
     /// An event on an executor subscription stream.
@@ -36,15 +36,18 @@ pub enum Out {
 /// One task the masters sent to an agent to launch (for "launched twice" checks).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LaunchRecord {
+    /// The framework that launched the task.
     pub framework_id: String,
+    /// The task's id.
     pub task_id: String,
+    /// The agent it was sent to.
     pub agent_id: String,
     /// The TaskInfo as the master passed it on (what a test checks a launch against).
     pub task: crate::pb::v1::TaskInfo,
 }
 
 /// The cluster state machine.
-pub struct Core {
+pub(crate) struct Core {
     pub(crate) masters: Vec<Master>,
     pub(crate) leader: usize,
     pub(crate) agents: BTreeMap<String, Agent>,
@@ -84,27 +87,27 @@ impl Core {
     }
 
     /// Outputs produced since the last call.
-    pub fn take_outputs(&mut self) -> Vec<Out> {
+    pub(crate) fn take_outputs(&mut self) -> Vec<Out> {
         std::mem::take(&mut self.out)
     }
 
-    pub fn leader(&self) -> usize {
+    pub(crate) fn leader(&self) -> usize {
         self.leader
     }
 
-    pub fn agent(&self, id: &str) -> Option<&Agent> {
+    pub(crate) fn agent(&self, id: &str) -> Option<&Agent> {
         self.agents.get(id)
     }
 
     /// A fresh agent id in Mesos' style (`<uuid>-S<n>`).
-    pub fn new_agent_id(&mut self) -> String {
+    pub(crate) fn new_agent_id(&mut self) -> String {
         let id = format!("{}-S{}", self.ids.uuid(), self.next_agent);
         self.next_agent += 1;
         id
     }
 
     /// Adds a running agent and registers it with the leading master.
-    pub fn add_agent(&mut self, cfg: AgentConfig, now: Instant) {
+    pub(crate) fn add_agent(&mut self, cfg: AgentConfig, now: Instant) {
         let base = (self.agents.len() as u64 + 1) << AGENT_CONN_SHIFT;
         let agent = Agent::new(cfg, base, self.wall, self.ids.fork());
         let reg = agent.registration();
@@ -114,7 +117,7 @@ impl Core {
     }
 
     /// A request to master `i`'s scheduler endpoint.
-    pub fn scheduler_request(&mut self, i: usize, req: &Request, now: Instant) -> Reply {
+    pub(crate) fn scheduler_request(&mut self, i: usize, req: &Request, now: Instant) -> Reply {
         let Some(m) = self.masters.get_mut(i) else {
             return Reply::text(503, "No leader elected");
         };
@@ -124,7 +127,12 @@ impl Core {
     }
 
     /// A request to an agent's executor endpoint.
-    pub fn executor_request(&mut self, agent_id: &str, req: &Request, now: Instant) -> Reply {
+    pub(crate) fn executor_request(
+        &mut self,
+        agent_id: &str,
+        req: &Request,
+        now: Instant,
+    ) -> Reply {
         let Some(a) = self.agents.get_mut(agent_id) else {
             return Reply::text(503, "Agent has not finished recovery");
         };
@@ -134,7 +142,7 @@ impl Core {
     }
 
     /// A subscription stream's client went away (scheduler or executor side).
-    pub fn stream_closed(&mut self, stream: u64, now: Instant) {
+    pub(crate) fn stream_closed(&mut self, stream: u64, now: Instant) {
         if stream >> AGENT_CONN_SHIFT > 0 {
             for a in self.agents.values_mut() {
                 a.stream_closed(stream);
@@ -147,15 +155,15 @@ impl Core {
         self.pump(now);
     }
 
-    pub fn process_started(&mut self, container: &str, now: Instant) {
+    pub(crate) fn process_started(&mut self, container: &str, now: Instant) {
         self.with_container(container, now, |a, c, n| a.process_started(c, n));
     }
 
-    pub fn process_exited(&mut self, container: &str, status: i32, now: Instant) {
+    pub(crate) fn process_exited(&mut self, container: &str, status: i32, now: Instant) {
         self.with_container(container, now, |a, c, n| a.process_exited(c, status, n));
     }
 
-    pub fn launch_failed(&mut self, container: &str, message: &str, now: Instant) {
+    pub(crate) fn launch_failed(&mut self, container: &str, message: &str, now: Instant) {
         self.with_container(container, now, |a, c, n| a.launch_failed(c, message, n));
     }
 
@@ -177,7 +185,7 @@ impl Core {
 
     /// Time passed: every due timer of every master and agent fires (the driver calls this
     /// every tick; `now` is an input like any request).
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let leader = self.leader;
         let mut newly_running = Vec::new();
         for (id, a) in self.agents.iter_mut() {
@@ -203,7 +211,7 @@ impl Core {
     }
 
     /// Fault injection: the agent stops (its executors' streams break); see [`Core::agent_up`].
-    pub fn agent_down(&mut self, agent_id: &str, now: Instant) {
+    pub(crate) fn agent_down(&mut self, agent_id: &str, now: Instant) {
         let Some(a) = self.agents.get_mut(agent_id) else {
             return;
         };
@@ -216,7 +224,7 @@ impl Core {
     }
 
     /// Fault injection: the restarted agent listens again and recovers.
-    pub fn agent_up(&mut self, agent_id: &str, now: Instant) {
+    pub(crate) fn agent_up(&mut self, agent_id: &str, now: Instant) {
         if let Some(a) = self.agents.get_mut(agent_id) {
             a.come_up(now);
         }
@@ -225,7 +233,7 @@ impl Core {
 
     /// Fault injection: the agent dies for good; its processes are killed and the master
     /// marks it unreachable.
-    pub fn kill_agent(&mut self, agent_id: &str, now: Instant) {
+    pub(crate) fn kill_agent(&mut self, agent_id: &str, now: Instant) {
         let Some(mut a) = self.agents.remove(agent_id) else {
             return;
         };
@@ -245,7 +253,7 @@ impl Core {
     }
 
     /// Fault injection: an operator marks an agent gone (killing it first if it still runs).
-    pub fn mark_agent_gone(&mut self, agent_id: &str, now: Instant) {
+    pub(crate) fn mark_agent_gone(&mut self, agent_id: &str, now: Instant) {
         if self.agents.contains_key(agent_id) {
             self.kill_agent(agent_id, now);
         }
@@ -255,7 +263,7 @@ impl Core {
 
     /// Fault injection: a new master takes over on `cfg.port`; the old one answers 307 and
     /// its streams break. Agents re-register with their tasks (checkpointed tasks survive).
-    pub fn failover_master(&mut self, cfg: MasterConfig, now: Instant) -> usize {
+    pub(crate) fn failover_master(&mut self, cfg: MasterConfig, now: Instant) -> usize {
         let leader_addr = format!("{}:{}", cfg.hostname, cfg.port);
         let old = self.leader;
         for stream in self.masters[old].open_streams() {
@@ -281,7 +289,7 @@ impl Core {
     }
 
     /// Fault injection: break a framework's subscription stream at the leading master.
-    pub fn cut_framework_stream(&mut self, framework_id: &str, now: Instant) -> bool {
+    pub(crate) fn cut_framework_stream(&mut self, framework_id: &str, now: Instant) -> bool {
         let Some(stream) = self.masters[self.leader].stream_of(framework_id) else {
             return false;
         };

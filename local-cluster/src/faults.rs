@@ -36,7 +36,7 @@ impl Core {
 
     /// Adds a standby master (listening on `cfg.port`, redirecting to the leader); returns
     /// its index for the driver's router.
-    pub fn add_standby(&mut self, cfg: MasterConfig) -> usize {
+    pub(crate) fn add_standby(&mut self, cfg: MasterConfig) -> usize {
         let master = self.new_master(cfg);
         self.masters.push(master);
         self.point_standbys_at_leader();
@@ -46,7 +46,12 @@ impl Core {
     /// Fault injection: the leader dies and standby `index` takes over with a fresh master
     /// state; it answers 503 "Master has not finished recovery" for `recovery`, then serves.
     /// Agents re-register with their tasks; frameworks must re-subscribe.
-    pub fn promote_standby(&mut self, index: usize, recovery: Duration, now: Instant) -> bool {
+    pub(crate) fn promote_standby(
+        &mut self,
+        index: usize,
+        recovery: Duration,
+        now: Instant,
+    ) -> bool {
         if index == self.leader || index >= self.masters.len() {
             return false;
         }
@@ -77,7 +82,7 @@ impl Core {
     /// Fault injection: the network between the master and an agent breaks. The master marks
     /// it unreachable (TASK_UNREACHABLE for PARTITION_AWARE frameworks, TASK_LOST otherwise);
     /// the agent and its executors keep running and mining.
-    pub fn partition_agent(&mut self, agent_id: &str, now: Instant) -> bool {
+    pub(crate) fn partition_agent(&mut self, agent_id: &str, now: Instant) -> bool {
         if !self.agents.contains_key(agent_id) || !self.partitioned.insert(agent_id.into()) {
             return false;
         }
@@ -88,7 +93,7 @@ impl Core {
 
     /// Fault injection: the partition heals; the agent re-registers with its tasks, which are
     /// RUNNING again (a scheduler learns it by reconciling, spec §5 "Agent failure").
-    pub fn heal_agent(&mut self, agent_id: &str, now: Instant) -> bool {
+    pub(crate) fn heal_agent(&mut self, agent_id: &str, now: Instant) -> bool {
         if !self.partitioned.remove(agent_id) {
             return false;
         }
@@ -99,7 +104,7 @@ impl Core {
 
     /// Fault injection: the framework's stream goes silent (no events, no heartbeats, no
     /// chunk terminator) while its TCP connection stays open: a half-open connection.
-    pub fn stall_framework_stream(&mut self, framework_id: &str) -> bool {
+    pub(crate) fn stall_framework_stream(&mut self, framework_id: &str) -> bool {
         match self.masters[self.leader].stream_of(framework_id) {
             Some(stream) => self.stalled.insert(stream),
             None => false,
@@ -107,7 +112,7 @@ impl Core {
     }
 
     /// The container running `executor_id` of `framework_id` on `agent_id`, if any.
-    pub fn container_of(
+    pub(crate) fn container_of(
         &self,
         agent_id: &str,
         framework_id: &str,
@@ -120,7 +125,12 @@ impl Core {
 
     /// Fault injection: SIGKILL one executor's process; the agent reports it as it would
     /// any executor exit.
-    pub fn kill_executor(&mut self, agent_id: &str, framework_id: &str, executor_id: &str) -> bool {
+    pub(crate) fn kill_executor(
+        &mut self,
+        agent_id: &str,
+        framework_id: &str,
+        executor_id: &str,
+    ) -> bool {
         match self.container_of(agent_id, framework_id, executor_id) {
             Some(container) => {
                 self.out.push(Out::Signal {
@@ -134,7 +144,7 @@ impl Core {
     }
 
     /// Every task launch sent to an agent so far, in order.
-    pub fn launch_history(&self) -> &[LaunchRecord] {
+    pub(crate) fn launch_history(&self) -> &[LaunchRecord] {
         &self.launches
     }
 

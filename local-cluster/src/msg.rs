@@ -10,7 +10,7 @@ use crate::resources::Res;
 
 /// Master → agent.
 #[derive(Clone, Debug)]
-pub enum ToAgent {
+pub(crate) enum ToAgent {
     /// Launch one task (command task, or on a custom executor).
     RunTask {
         framework: FrameworkInfo,
@@ -55,7 +55,7 @@ pub enum ToAgent {
 
 /// Agent → master.
 #[derive(Clone, Debug)]
-pub enum ToMaster {
+pub(crate) enum ToMaster {
     /// A status update to forward (reliable ones carry a uuid and are retried by the agent).
     StatusUpdate {
         framework_id: String,
@@ -85,7 +85,7 @@ pub enum ToMaster {
 
 /// What an agent tells a master when it (re)registers.
 #[derive(Clone, Debug)]
-pub struct Registration {
+pub(crate) struct Registration {
     pub agent_id: String,
     pub hostname: String,
     pub port: u16,

@@ -6,7 +6,7 @@ use crate::pb::v1::{self, TaskState, TaskStatus, task_status::Reason, task_statu
 
 /// A master-generated status at wall time `timestamp`: `SOURCE_MASTER`, no uuid (never
 /// acknowledged).
-pub fn master_status(
+pub(crate) fn master_status(
     task_id: &str,
     agent_id: Option<&str>,
     state: TaskState,
@@ -30,7 +30,7 @@ pub fn master_status(
 
 /// An agent-generated reliable status: `SOURCE_AGENT`; the agent stamps its timestamp and
 /// uuid when it takes the update (`Agent::enqueue_own`).
-pub fn agent_status(
+pub(crate) fn agent_status(
     task_id: &str,
     agent_id: &str,
     executor_id: Option<&str>,

@@ -4,7 +4,7 @@
 use crate::pb::v1::{ExecutorInfo, TaskInfo, executor_info::Type as ExecType};
 
 /// Checks an id chosen by a framework (task or executor id).
-pub fn id(kind: &str, value: &str) -> Result<(), String> {
+pub(crate) fn id(kind: &str, value: &str) -> Result<(), String> {
     let bad = if value.is_empty() {
         Some("ID must not be empty")
     } else if value.len() > 255 {
@@ -26,7 +26,7 @@ pub fn id(kind: &str, value: &str) -> Result<(), String> {
 }
 
 /// Checks one task of a LAUNCH (`in_group == false`) or LAUNCH_GROUP.
-pub fn task(task: &TaskInfo, agent_id: &str, in_group: bool) -> Result<(), String> {
+pub(crate) fn task(task: &TaskInfo, agent_id: &str, in_group: bool) -> Result<(), String> {
     id("Task", &task.task_id.value)?;
     if task.agent_id.value != agent_id {
         return Err(format!("Task uses invalid agent: {}", task.agent_id.value));
@@ -64,7 +64,7 @@ fn custom_executor(e: &ExecutorInfo) -> Result<(), String> {
 }
 
 /// The executor of a LAUNCH_GROUP: type DEFAULT or CUSTOM; DEFAULT without command.
-pub fn executor_for_group(e: &ExecutorInfo) -> Result<(), String> {
+pub(crate) fn executor_for_group(e: &ExecutorInfo) -> Result<(), String> {
     id("Executor", &e.executor_id.value)?;
     match e.r#type.and_then(|t| ExecType::try_from(t).ok()) {
         Some(ExecType::Default) if e.command.is_some() => {

@@ -7,26 +7,26 @@ use bytes::Bytes;
 use prost::{Message, Name};
 
 /// `Content-Type` of protobuf bodies and streams.
-pub const PROTOBUF: &str = "application/x-protobuf";
+pub(crate) const PROTOBUF: &str = "application/x-protobuf";
 /// `Content-Type` of JSON bodies and streams.
-pub const JSON: &str = "application/json";
+pub(crate) const JSON: &str = "application/json";
 /// `Content-Type` of every error body (recorded: `text/plain; charset=utf-8`).
-pub const TEXT: &str = "text/plain; charset=utf-8";
+pub(crate) const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Largest accepted request body. Mesos sets no limit; we refuse more than this with 413
 /// rather than buffering without bound (a deliberate difference, see the crate docs).
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// The encoding of a request body or of a subscription stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Protobuf,
     Json,
 }
 
 impl Format {
     /// The `Content-Type` value for this format.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::Protobuf => PROTOBUF,
             Format::Json => JSON,
@@ -36,7 +36,7 @@ impl Format {
 
 /// One HTTP request as the sans-IO cores see it (headers already extracted, body whole).
 #[derive(Clone, Debug, Default)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: String,
     /// Path plus `?query` if any, e.g. `/api/v1/scheduler`.
     pub path_and_query: String,
@@ -49,7 +49,7 @@ pub struct Request {
 
 /// What the HTTP driver must answer.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// A plain response. `body` is sent as `text/plain; charset=utf-8` when non-empty.
     Plain {
         code: u16,
@@ -67,7 +67,7 @@ pub enum Reply {
 
 impl Reply {
     /// A response with a text body (or none when `body` is empty).
-    pub fn text(code: u16, body: impl Into<String>) -> Reply {
+    pub(crate) fn text(code: u16, body: impl Into<String>) -> Reply {
         Reply::Plain {
             code,
             body: body.into(),
@@ -76,13 +76,13 @@ impl Reply {
     }
 
     /// `202 Accepted`, empty body: the call is queued.
-    pub fn accepted() -> Reply {
+    pub(crate) fn accepted() -> Reply {
         Reply::text(202, "")
     }
 
     /// The status code of this reply.
     #[cfg(test)]
-    pub fn code(&self) -> u16 {
+    pub(crate) fn code(&self) -> u16 {
         match self {
             Reply::Plain { code, .. } => *code,
             Reply::Stream { .. } => 200,
@@ -91,7 +91,7 @@ impl Reply {
 }
 
 /// `405` for anything but POST (recorded text and `Allow` header).
-pub fn method_not_allowed(method: &str) -> Reply {
+pub(crate) fn method_not_allowed(method: &str) -> Reply {
     Reply::Plain {
         code: 405,
         body: format!(
@@ -102,7 +102,7 @@ pub fn method_not_allowed(method: &str) -> Reply {
 }
 
 /// The body's format from `Content-Type`: exact string equality, as Mesos does (spec §1.2).
-pub fn request_format(content_type: Option<&str>) -> Result<Format, Reply> {
+pub(crate) fn request_format(content_type: Option<&str>) -> Result<Format, Reply> {
     match content_type {
         None => Err(Reply::text(400, "Expecting 'Content-Type' to be present")),
         Some(PROTOBUF) => Ok(Format::Protobuf),
@@ -116,7 +116,7 @@ pub fn request_format(content_type: Option<&str>) -> Result<Format, Reply> {
 
 /// The stream's format from `Accept`: JSON is tested first, so a missing header, `*/*` or
 /// any list naming JSON gives JSON (recorded in `2d-accept-negotiation.txt`).
-pub fn response_format(accept: Option<&str>) -> Result<Format, Reply> {
+pub(crate) fn response_format(accept: Option<&str>) -> Result<Format, Reply> {
     let Some(accept) = accept else {
         return Ok(Format::Json);
     };
@@ -151,7 +151,7 @@ pub fn response_format(accept: Option<&str>) -> Result<Format, Reply> {
 /// Decodes a `Call` body (protobuf, or Mesos's JSON form through `proto::json`). The texts
 /// are the recorded ones: "Failed to parse body into JSON: syntax error at line 1 near: …"
 /// for what is not JSON (`3-error-responses.txt`).
-pub fn decode<M: Message + Name + Default>(format: Format, body: &[u8]) -> Result<M, Reply> {
+pub(crate) fn decode<M: Message + Name + Default>(format: Format, body: &[u8]) -> Result<M, Reply> {
     match format {
         Format::Protobuf => {
             M::decode(body).map_err(|_| Reply::text(400, "Failed to parse body into Call protobuf"))
@@ -176,7 +176,7 @@ pub fn decode<M: Message + Name + Default>(format: Format, body: &[u8]) -> Resul
 
 /// Encodes one event as one RecordIO record (`<length>\n<bytes>`, spec §1.3), in Mesos's
 /// field order for JSON (`proto::json`).
-pub fn record<M: Message + Name>(format: Format, event: &M) -> Bytes {
+pub(crate) fn record<M: Message + Name>(format: Format, event: &M) -> Bytes {
     let payload = match format {
         Format::Protobuf => event.encode_to_vec(),
         Format::Json => proto::json::to_json(event).unwrap_or_else(|_| b"{}".to_vec()),
@@ -185,7 +185,7 @@ pub fn record<M: Message + Name>(format: Format, event: &M) -> Bytes {
 }
 
 /// Whether `bytes` is a valid 16-byte UUID as `UUID::fromBytes` accepts it.
-pub fn valid_uuid(bytes: &[u8]) -> bool {
+pub(crate) fn valid_uuid(bytes: &[u8]) -> bool {
     bytes.len() == 16
 }
 

@@ -15,7 +15,7 @@ use crate::wire::{self, Format, Reply, Request};
 
 impl Agent {
     /// Handles one request to `/api/v1/executor`.
-    pub fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
+    pub(crate) fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
         let call = match self.checked_call(req) {
             Ok(call) => call,
             Err(reply) => return reply,
@@ -176,7 +176,7 @@ impl Agent {
     }
 
     /// The executor's stream ended (it closed the connection or exited).
-    pub fn stream_closed(&mut self, conn: u64) {
+    pub(crate) fn stream_closed(&mut self, conn: u64) {
         for e in self.executors.values_mut().filter(|e| e.conn == Some(conn)) {
             e.conn = None;
         }

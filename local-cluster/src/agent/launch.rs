@@ -19,7 +19,7 @@ const NO_DOCKER: &str = "Docker containers are not supported by the local cluste
 
 impl Agent {
     /// A command from the master.
-    pub fn handle_master_message(&mut self, msg: ToAgent, now: Instant) {
+    pub(crate) fn handle_master_message(&mut self, msg: ToAgent, now: Instant) {
         match msg {
             ToAgent::RunTask { framework, task } => self.run_task(framework, task, now),
             ToAgent::RunTaskGroup {

@@ -12,7 +12,7 @@ use crate::status::agent_status;
 
 impl Agent {
     /// The driver started `container`'s process; command tasks report STARTING, RUNNING.
-    pub fn process_started(&mut self, container: &str, now: Instant) {
+    pub(crate) fn process_started(&mut self, container: &str, now: Instant) {
         let Some((key, e)) = self
             .executors
             .iter_mut()
@@ -32,7 +32,7 @@ impl Agent {
     }
 
     /// `container` could not be started (fetch or spawn failed).
-    pub fn launch_failed(&mut self, container: &str, message: &str, now: Instant) {
+    pub(crate) fn launch_failed(&mut self, container: &str, message: &str, now: Instant) {
         if let Some(e) = self
             .executors
             .values_mut()
@@ -48,7 +48,7 @@ impl Agent {
     }
 
     /// `container`'s process ended with raw wait `status`.
-    pub fn process_exited(&mut self, container: &str, status: i32, now: Instant) {
+    pub(crate) fn process_exited(&mut self, container: &str, status: i32, now: Instant) {
         let Some(key) = self
             .executors
             .iter()
@@ -188,7 +188,7 @@ impl Agent {
 
     /// Fault injection: the agent process stops. Executor streams break (the driver aborts
     /// them); executors of frameworks that do not checkpoint are killed (they cannot recover).
-    pub fn go_down(&mut self) {
+    pub(crate) fn go_down(&mut self) {
         self.phase = Phase::Down;
         let mut kills = Vec::new();
         for e in self.executors.values_mut() {
@@ -216,12 +216,12 @@ impl Agent {
     }
 
     /// Fault injection: the agent is back; it recovers for a short phase (503s), then runs.
-    pub fn come_up(&mut self, now: Instant) {
+    pub(crate) fn come_up(&mut self, now: Instant) {
         self.phase = Phase::Recovering(now + self.cfg.recovery_phase);
     }
 
     /// Called once registered with a master: every pending update goes out again.
-    pub fn registered(&mut self, now: Instant) {
+    pub(crate) fn registered(&mut self, now: Instant) {
         self.resend_all(now);
     }
 }

@@ -34,9 +34,13 @@ use crate::resources::Res;
 /// Settings of one agent.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
+    /// The agent id the master knows it by (`AgentInfo.id`, the sandbox path's `slaves/<id>`).
     pub id: String,
+    /// Host name reported in `AgentInfo` and to executors.
     pub hostname: String,
+    /// Port of this agent's executor API (`MESOS_AGENT_ENDPOINT`).
     pub port: u16,
+    /// Resources the agent offers: cpus, mem, disk and port ranges.
     pub total: Res,
     /// Root of the sandboxes (`<work_dir>/slaves/<id>/frameworks/...`).
     pub work_dir: PathBuf,
@@ -50,6 +54,7 @@ pub struct AgentConfig {
     pub registration_timeout: Duration,
     /// First status-update retry interval (10 s), doubled up to `update_retry_max` (10 min).
     pub update_retry_min: Duration,
+    /// Longest status-update retry interval (10 min).
     pub update_retry_max: Duration,
     /// How long a restarted agent answers 503 "Agent has not finished recovery".
     pub recovery_phase: Duration,
@@ -77,7 +82,7 @@ impl AgentConfig {
 
 /// What the driver must do to start a container's process.
 #[derive(Clone, Debug)]
-pub struct LaunchSpec {
+pub(crate) struct LaunchSpec {
     pub sandbox: PathBuf,
     pub command: CommandInfo,
     /// The complete environment (the child inherits nothing else, as recorded).
@@ -86,7 +91,7 @@ pub struct LaunchSpec {
 
 /// Output of the agent core.
 #[derive(Clone, Debug)]
-pub enum AgentOut {
+pub(crate) enum AgentOut {
     /// Send `event` on executor stream `conn`.
     Event { conn: u64, event: exec::Event },
     /// End executor stream `conn` (chunk terminator).
@@ -101,7 +106,7 @@ pub enum AgentOut {
 
 /// Agent lifecycle, for fault injection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Running,
     /// Restarting: listener closed, nothing reaches the master.
     Down,
@@ -160,7 +165,7 @@ pub(crate) struct UpdateStream {
 }
 
 /// The agent state machine.
-pub struct Agent {
+pub(crate) struct Agent {
     pub(crate) cfg: AgentConfig,
     pub(crate) phase: Phase,
     /// Executors that must re-subscribe before this instant after a restart.
@@ -194,16 +199,16 @@ impl Agent {
         }
     }
 
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.cfg.id
     }
 
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         self.phase
     }
 
     /// Outputs produced since the last call.
-    pub fn take_outputs(&mut self) -> Vec<AgentOut> {
+    pub(crate) fn take_outputs(&mut self) -> Vec<AgentOut> {
         std::mem::take(&mut self.out)
     }
 
@@ -221,12 +226,12 @@ impl Agent {
     }
 
     /// Whether `container` belongs to this agent.
-    pub fn has_container(&self, container: &str) -> bool {
+    pub(crate) fn has_container(&self, container: &str) -> bool {
         self.executors.values().any(|e| e.container == container)
     }
 
     /// Every container of this agent.
-    pub fn containers(&self) -> Vec<String> {
+    pub(crate) fn containers(&self) -> Vec<String> {
         self.executors
             .values()
             .map(|e| e.container.clone())
@@ -234,12 +239,12 @@ impl Agent {
     }
 
     /// Open executor streams (for the driver to abort when the agent goes down).
-    pub fn open_conns(&self) -> Vec<u64> {
+    pub(crate) fn open_conns(&self) -> Vec<u64> {
         self.executors.values().filter_map(|e| e.conn).collect()
     }
 
     /// What this agent tells a master when registering.
-    pub fn registration(&self) -> Registration {
+    pub(crate) fn registration(&self) -> Registration {
         let mut tasks = Vec::new();
         let mut executors = Vec::new();
         for (key, e) in &self.executors {
@@ -281,12 +286,12 @@ impl Agent {
     }
 
     /// Drives time: update retries, kill and registration deadlines, recovery.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if let Phase::Recovering(until) = self.phase {
-            if now >= until {
-                self.phase = Phase::Running;
-                self.reregister_deadline = Some(now + self.cfg.reregistration_timeout);
-            }
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if let Phase::Recovering(until) = self.phase
+            && now >= until
+        {
+            self.phase = Phase::Running;
+            self.reregister_deadline = Some(now + self.cfg.reregistration_timeout);
         }
         if self.phase != Phase::Running {
             self.deadlines(now);

@@ -184,12 +184,12 @@ impl Agent {
                 next_retry,
                 backoff,
             } = s;
-            if let (Some(head), Some(at)) = (pending.front(), *next_retry) {
-                if at <= now {
-                    *backoff = (*backoff * 2).min(max);
-                    *next_retry = Some(now + *backoff);
-                    due.push((key.framework_id.clone(), head.clone()));
-                }
+            if let (Some(head), Some(at)) = (pending.front(), *next_retry)
+                && at <= now
+            {
+                *backoff = (*backoff * 2).min(max);
+                *next_retry = Some(now + *backoff);
+                due.push((key.framework_id.clone(), head.clone()));
             }
         }
         for (fid, status) in due {

@@ -21,13 +21,13 @@ use crate::wire::{self, Reply, Request};
 
 /// Which core endpoint a listener serves.
 #[derive(Clone)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub shared: Arc<Shared>,
     pub target: Target,
 }
 
 #[derive(Clone)]
-pub enum Target {
+pub(crate) enum Target {
     /// Master number `n`.
     Master(usize),
     /// The agent with this id.
@@ -35,7 +35,7 @@ pub enum Target {
 }
 
 /// Routes of a master listener.
-pub fn master_router(shared: Arc<Shared>, index: usize) -> Router {
+pub(crate) fn master_router(shared: Arc<Shared>, index: usize) -> Router {
     let ep = Endpoint {
         shared,
         target: Target::Master(index),
@@ -49,7 +49,7 @@ pub fn master_router(shared: Arc<Shared>, index: usize) -> Router {
 }
 
 /// Routes of an agent listener.
-pub fn agent_router(shared: Arc<Shared>, agent_id: String) -> Router {
+pub(crate) fn agent_router(shared: Arc<Shared>, agent_id: String) -> Router {
     let ep = Endpoint {
         shared,
         target: Target::Agent(agent_id),

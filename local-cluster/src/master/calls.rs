@@ -107,7 +107,7 @@ impl Master {
 
     /// The client closed its subscription: the framework is disconnected and will be
     /// removed when its failover_timeout runs out unless it subscribes again.
-    pub fn stream_closed(&mut self, stream: u64, now: Instant) {
+    pub(crate) fn stream_closed(&mut self, stream: u64, now: Instant) {
         let Some((id, f)) = self
             .frameworks
             .iter_mut()

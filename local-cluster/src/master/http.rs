@@ -13,7 +13,7 @@ use crate::wire::{self, Reply, Request};
 
 impl Master {
     /// Handles one request to `/api/v1/scheduler` (or its `/master/...` alias).
-    pub fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
+    pub(crate) fn handle_request(&mut self, req: &Request, now: Instant) -> Reply {
         if let Some(location) = &self.redirect {
             // Recorded: the path is always the `/master/...` alias, the query is kept.
             let query = req
@@ -139,15 +139,15 @@ impl Master {
         };
         // Recorded (`recovery/7-principal-takeover.txt`): another principal's credentials
         // with a framework's own stream id get 400, without the validation prefix.
-        if let (Some(p), Some(fp)) = (principal, framework.info.principal.as_deref()) {
-            if p != fp {
-                return Reply::text(
-                    400,
-                    format!(
-                        "Authenticated principal '{p}' does not match principal '{fp}' set in `FrameworkInfo`"
-                    ),
-                );
-            }
+        if let (Some(p), Some(fp)) = (principal, framework.info.principal.as_deref())
+            && p != fp
+        {
+            return Reply::text(
+                400,
+                format!(
+                    "Authenticated principal '{p}' does not match principal '{fp}' set in `FrameworkInfo`"
+                ),
+            );
         }
         let Some(conn) = framework.conn.as_ref() else {
             return Reply::text(403, "Framework is not subscribed");

@@ -51,7 +51,7 @@ impl Default for MasterConfig {
 
 /// Output of the master core.
 #[derive(Clone, Debug)]
-pub enum MasterOut {
+pub(crate) enum MasterOut {
     /// Send `event` on subscription stream `stream`.
     Event { stream: u64, event: sched::Event },
     /// End subscription stream `stream` with the chunk terminator (the TCP connection stays
@@ -82,20 +82,20 @@ pub(crate) struct Framework {
 }
 
 impl Framework {
-    pub fn has_capability(&self, cap: v1::framework_info::capability::Type) -> bool {
+    pub(crate) fn has_capability(&self, cap: v1::framework_info::capability::Type) -> bool {
         self.info
             .capabilities
             .iter()
             .any(|c| c.r#type == Some(cap as i32))
     }
 
-    pub fn partition_aware(&self) -> bool {
+    pub(crate) fn partition_aware(&self) -> bool {
         self.has_capability(v1::framework_info::capability::Type::PartitionAware)
     }
 
     /// The role offers are made to (`roles[0]`, else the deprecated `role`, else `*`).
     #[allow(deprecated)]
-    pub fn role(&self) -> String {
+    pub(crate) fn role(&self) -> String {
         self.info
             .roles
             .first()
@@ -141,7 +141,7 @@ pub(crate) struct OfferRec {
 }
 
 /// The master state machine.
-pub struct Master {
+pub(crate) struct Master {
     pub(crate) cfg: MasterConfig,
     pub(crate) id: String,
     /// `None` while leading; `Some(location)` once another master leads (answers 307).
@@ -187,20 +187,20 @@ impl Master {
     }
 
     /// Outputs produced since the last call.
-    pub fn take_outputs(&mut self) -> Vec<MasterOut> {
+    pub(crate) fn take_outputs(&mut self) -> Vec<MasterOut> {
         std::mem::take(&mut self.out)
     }
 
     /// Stop leading: from now on every request is answered 307 to `leader` (`host:port`),
     /// and every stream is dropped by the caller (the old master "died").
-    pub fn demote(&mut self, leader: &str) {
+    pub(crate) fn demote(&mut self, leader: &str) {
         self.redirect = Some(format!("//{leader}/master/api/v1/scheduler"));
         self.frameworks.clear();
         self.offers.clear();
     }
 
     /// Streams currently open (for the driver to abort on demotion).
-    pub fn open_streams(&self) -> Vec<u64> {
+    pub(crate) fn open_streams(&self) -> Vec<u64> {
         self.frameworks
             .values()
             .filter_map(|f| f.conn.as_ref().map(|c| c.stream))
@@ -208,7 +208,7 @@ impl Master {
     }
 
     /// The subscription stream of a framework, if subscribed.
-    pub fn stream_of(&self, framework_id: &str) -> Option<u64> {
+    pub(crate) fn stream_of(&self, framework_id: &str) -> Option<u64> {
         self.frameworks
             .get(framework_id)
             .and_then(|f| f.conn.as_ref())
@@ -290,7 +290,7 @@ impl Master {
     }
 
     /// An agent registers (first time, after its restart, or with a new leading master).
-    pub fn register_agent(&mut self, reg: Registration) {
+    pub(crate) fn register_agent(&mut self, reg: Registration) {
         self.learn_frameworks(&reg.frameworks);
         for (fw, task, state, latest) in reg.tasks {
             let res = Res::from_pb(&task.resources).unwrap_or_default();
@@ -340,7 +340,7 @@ impl Master {
     }
 
     /// Drives time: heartbeats, failover timeouts, offer timeouts and allocation.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.redirect.is_some() {
             return;
         }

@@ -212,11 +212,11 @@ impl Master {
         } else {
             DEFAULT_REFUSE
         };
-        if secs > 0.0 {
-            if let Some(f) = self.frameworks.get_mut(fid) {
-                f.filters
-                    .insert(agent_id.into(), now + Duration::from_secs_f64(secs));
-            }
+        if secs > 0.0
+            && let Some(f) = self.frameworks.get_mut(fid)
+        {
+            f.filters
+                .insert(agent_id.into(), now + Duration::from_secs_f64(secs));
         }
     }
 }

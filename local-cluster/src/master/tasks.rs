@@ -15,7 +15,7 @@ use crate::status::master_status;
 
 impl Master {
     /// A message from an agent.
-    pub fn handle_agent_message(&mut self, agent_id: &str, msg: ToMaster) {
+    pub(crate) fn handle_agent_message(&mut self, agent_id: &str, msg: ToMaster) {
         if self.redirect.is_some() {
             return;
         }
@@ -244,7 +244,7 @@ impl Master {
 
     /// The agent's connection broke (e.g. it restarts): no offers from it until it
     /// registers again; outstanding offers are rescinded.
-    pub fn agent_disconnected(&mut self, agent_id: &str) {
+    pub(crate) fn agent_disconnected(&mut self, agent_id: &str) {
         if let Some(a) = self.agents.get_mut(agent_id) {
             a.connected = false;
         }
@@ -253,7 +253,7 @@ impl Master {
 
     /// The agent is gone for good (killed): FAILURE to every framework, and each live task
     /// becomes TASK_UNREACHABLE (PARTITION_AWARE) or TASK_LOST, from the master, no uuid.
-    pub fn agent_lost(&mut self, agent_id: &str, now: Instant) {
+    pub(crate) fn agent_lost(&mut self, agent_id: &str, now: Instant) {
         let Some(a) = self
             .agents
             .get_mut(agent_id)
@@ -317,7 +317,7 @@ impl Master {
 
     /// An operator marked the (lost) agent gone: its tasks are definitely not coming back;
     /// PARTITION_AWARE frameworks get TASK_GONE_BY_OPERATOR (others TASK_LOST), no uuid.
-    pub fn agent_gone(&mut self, agent_id: &str, now: Instant) {
+    pub(crate) fn agent_gone(&mut self, agent_id: &str, now: Instant) {
         if !self.agents.contains_key(agent_id) {
             return;
         }

@@ -1,7 +1,7 @@
 //! Raw-HTTP helpers for the conformance tests: a subscription reader over reqwest with the
 //! `proto` RecordIO decoder, and call posting. Nothing here knows the cluster's internals.
 
-pub mod transcript;
+pub(crate) mod transcript;
 
 use std::time::Duration;
 
@@ -11,14 +11,17 @@ use proto::recordio::Decoder;
 use proto::scheduler::{Call, Event, event::Type as EventType};
 use proto::v1::{self, FrameworkInfo};
 
-pub const PB: &str = "application/x-protobuf";
+pub(crate) const PB: &str = "application/x-protobuf";
 
 /// A cluster with fast timers for tests.
-pub async fn cluster(agents: usize) -> LocalCluster {
+pub(crate) async fn cluster(agents: usize) -> LocalCluster {
     cluster_with(agents, |_| {}).await
 }
 
-pub async fn cluster_with(agents: usize, tweak: impl FnOnce(&mut ClusterConfig)) -> LocalCluster {
+pub(crate) async fn cluster_with(
+    agents: usize,
+    tweak: impl FnOnce(&mut ClusterConfig),
+) -> LocalCluster {
     let mut cfg = ClusterConfig {
         agents,
         cpus: 2.0,
@@ -32,12 +35,15 @@ pub async fn cluster_with(agents: usize, tweak: impl FnOnce(&mut ClusterConfig))
     LocalCluster::start(cfg).await.expect("cluster starts")
 }
 
-pub fn framework(name: &str, caps: &[v1::framework_info::capability::Type]) -> FrameworkInfo {
+pub(crate) fn framework(
+    name: &str,
+    caps: &[v1::framework_info::capability::Type],
+) -> FrameworkInfo {
     proto::calls::offer::framework_info("root", name, caps)
 }
 
 /// An open SUBSCRIBE stream.
-pub struct Sub {
+pub(crate) struct Sub {
     pub resp: reqwest::Response,
     pub decoder: Decoder,
     pub stream_id: String,
@@ -45,7 +51,7 @@ pub struct Sub {
     pub master: String,
 }
 
-pub async fn post(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> reqwest::Response {
     // No redirect following: a 307 is an answer the tests look at.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -59,7 +65,7 @@ pub async fn post(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> reqwest
 }
 
 /// POSTs a scheduler call; returns status and body text.
-pub async fn call(master: &str, call: &Call, stream_id: Option<&str>) -> (u16, String) {
+pub(crate) async fn call(master: &str, call: &Call, stream_id: Option<&str>) -> (u16, String) {
     let mut headers = vec![("Content-Type", PB), ("Accept", PB)];
     if let Some(s) = stream_id {
         headers.push(("Mesos-Stream-Id", s));
@@ -76,19 +82,19 @@ pub async fn call(master: &str, call: &Call, stream_id: Option<&str>) -> (u16, S
 
 impl Sub {
     /// Subscribes `info` (protobuf both ways) and reads SUBSCRIBED.
-    pub async fn open(master: &str, info: FrameworkInfo) -> Sub {
+    pub(crate) async fn open(master: &str, info: FrameworkInfo) -> Sub {
         Sub::open_as(master, info, None).await
     }
 
     /// As [`Sub::open`], with an `Authorization` header.
-    pub async fn open_as(master: &str, info: FrameworkInfo, auth: Option<&str>) -> Sub {
+    pub(crate) async fn open_as(master: &str, info: FrameworkInfo, auth: Option<&str>) -> Sub {
         let resp = Sub::subscribe_raw(master, &info, auth).await;
         assert_eq!(resp.status().as_u16(), 200, "SUBSCRIBE answered 200");
         Sub::from_response(master, resp).await
     }
 
     /// POSTs a SUBSCRIBE and returns the raw response.
-    pub async fn subscribe_raw(
+    pub(crate) async fn subscribe_raw(
         master: &str,
         info: &FrameworkInfo,
         auth: Option<&str>,
@@ -108,7 +114,7 @@ impl Sub {
     }
 
     /// Reads SUBSCRIBED from an accepted subscription response.
-    pub async fn from_response(master: &str, resp: reqwest::Response) -> Sub {
+    pub(crate) async fn from_response(master: &str, resp: reqwest::Response) -> Sub {
         let stream_id = resp
             .headers()
             .get("mesos-stream-id")
@@ -135,11 +141,11 @@ impl Sub {
     }
 
     /// Next event, or None on end of stream or after 10 s.
-    pub async fn next(&mut self) -> Option<Event> {
+    pub(crate) async fn next(&mut self) -> Option<Event> {
         self.next_within(Duration::from_secs(10)).await
     }
 
-    pub async fn next_within(&mut self, limit: Duration) -> Option<Event> {
+    pub(crate) async fn next_within(&mut self, limit: Duration) -> Option<Event> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             if let Ok(Some(rec)) = self.decoder.decode() {
@@ -154,7 +160,7 @@ impl Sub {
     }
 
     /// Skips events until one of `kind` arrives (HEARTBEATs and others are dropped).
-    pub async fn expect(&mut self, kind: EventType) -> Event {
+    pub(crate) async fn expect(&mut self, kind: EventType) -> Event {
         loop {
             let ev = self
                 .next()
@@ -167,30 +173,29 @@ impl Sub {
     }
 
     /// Next UPDATE for `task`, acknowledging it when it has a uuid.
-    pub async fn update(&mut self, task: &str, ack: bool) -> v1::TaskStatus {
+    pub(crate) async fn update(&mut self, task: &str, ack: bool) -> v1::TaskStatus {
         loop {
             let ev = self.expect(EventType::Update).await;
             let st = ev.update.expect("update").status;
             if st.task_id.value != task {
                 continue;
             }
-            if ack {
-                if let Some(c) =
+            if ack
+                && let Some(c) =
                     proto::calls::scheduler::acknowledge_status(&self.framework_id, &st)
-                {
-                    let (code, body) = self.call(&c).await;
-                    assert_eq!(code, 202, "ACK accepted: {body}");
-                }
+            {
+                let (code, body) = self.call(&c).await;
+                assert_eq!(code, 202, "ACK accepted: {body}");
             }
             return st;
         }
     }
 
-    pub async fn call(&self, c: &Call) -> (u16, String) {
+    pub(crate) async fn call(&self, c: &Call) -> (u16, String) {
         call(&self.master, c, Some(&self.stream_id)).await
     }
 
-    pub async fn offer(&mut self) -> v1::Offer {
+    pub(crate) async fn offer(&mut self) -> v1::Offer {
         let ev = self.expect(EventType::Offers).await;
         ev.offers
             .expect("offers")
@@ -202,7 +207,7 @@ impl Sub {
 }
 
 /// A command task using part of `offer`.
-pub fn command_task(id: &str, offer: &v1::Offer, cmd: &str) -> v1::TaskInfo {
+pub(crate) fn command_task(id: &str, offer: &v1::Offer, cmd: &str) -> v1::TaskInfo {
     v1::TaskInfo {
         name: id.into(),
         task_id: v1::TaskId { value: id.into() },
@@ -220,7 +225,7 @@ pub fn command_task(id: &str, offer: &v1::Offer, cmd: &str) -> v1::TaskInfo {
     }
 }
 
-pub fn launch(fid: &v1::FrameworkId, offer: &v1::Offer, tasks: Vec<v1::TaskInfo>) -> Call {
+pub(crate) fn launch(fid: &v1::FrameworkId, offer: &v1::Offer, tasks: Vec<v1::TaskInfo>) -> Call {
     proto::calls::scheduler::accept(
         fid,
         vec![offer.id.clone()],
@@ -230,7 +235,12 @@ pub fn launch(fid: &v1::FrameworkId, offer: &v1::Offer, tasks: Vec<v1::TaskInfo>
 }
 
 /// A task run by the protocol-only test executor (`data`: `finish` or `run`).
-pub fn executor_task(id: &str, exec_id: &str, offer: &v1::Offer, data: &str) -> v1::TaskInfo {
+pub(crate) fn executor_task(
+    id: &str,
+    exec_id: &str,
+    offer: &v1::Offer,
+    data: &str,
+) -> v1::TaskInfo {
     let bin = env!("CARGO_BIN_EXE_mesos-test-executor");
     v1::TaskInfo {
         name: id.into(),
@@ -270,7 +280,7 @@ pub fn executor_task(id: &str, exec_id: &str, offer: &v1::Offer, data: &str) -> 
 impl Sub {
     /// The next reconciliation answer for `task` (duplicates of earlier updates, which a
     /// real agent also delivers, are acknowledged and skipped).
-    pub async fn reconciled(&mut self, task: &str) -> v1::TaskStatus {
+    pub(crate) async fn reconciled(&mut self, task: &str) -> v1::TaskStatus {
         loop {
             let st = self.update(task, true).await;
             if st.reason == Some(v1::task_status::Reason::Reconciliation as i32) {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// The recordings folder: `testdata/mesos-transcripts` of this repository (facts recorded
 /// from a real Mesos 1.12; its README says how).
-pub fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesos-transcripts");
     assert!(
         dir.join("README.md").is_file(),
@@ -15,27 +15,27 @@ pub fn dir() -> PathBuf {
     dir
 }
 
-pub fn read(name: &str) -> Vec<u8> {
+pub(crate) fn read(name: &str) -> Vec<u8> {
     std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// One HTTP message: request (method, target) or response (status).
 #[derive(Clone, Debug, Default)]
-pub struct Http {
+pub(crate) struct Http {
     pub start: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Http {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         self.start
             .split(' ')
             .nth(1)
@@ -43,25 +43,25 @@ impl Http {
             .unwrap_or(0)
     }
 
-    pub fn method(&self) -> &str {
+    pub(crate) fn method(&self) -> &str {
         self.start.split(' ').next().unwrap_or("")
     }
 
-    pub fn target(&self) -> &str {
+    pub(crate) fn target(&self) -> &str {
         self.start.split(' ').nth(1).unwrap_or("")
     }
 }
 
 /// A recorded exchange.
 #[derive(Clone, Debug)]
-pub struct Exchange {
+pub(crate) struct Exchange {
     pub title: String,
     pub request: Http,
     pub response: Http,
 }
 
 /// Decodes a Python bytes literal (`b'…'` or `b"…"`); returns the bytes and the rest.
-pub fn py_bytes(text: &str) -> Option<(Vec<u8>, &str)> {
+pub(crate) fn py_bytes(text: &str) -> Option<(Vec<u8>, &str)> {
     let rest = text.strip_prefix('b')?;
     let quote = rest.chars().next()?;
     let mut out = Vec::new();
@@ -101,7 +101,7 @@ pub fn py_bytes(text: &str) -> Option<(Vec<u8>, &str)> {
 }
 
 /// Parses raw HTTP bytes (head `\r\n` or `\n` separated, then the body).
-pub fn parse_http(raw: &[u8]) -> Http {
+pub(crate) fn parse_http(raw: &[u8]) -> Http {
     let (head, body) = match find(raw, b"\r\n\r\n") {
         Some(i) => (&raw[..i], raw[i + 4..].to_vec()),
         None => match find(raw, b"\n\n") {
@@ -128,7 +128,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Every `### title` section with a raw request and a raw response.
-pub fn exchanges(name: &str) -> Vec<Exchange> {
+pub(crate) fn exchanges(name: &str) -> Vec<Exchange> {
     let text = String::from_utf8_lossy(&read(name)).to_string();
     let mut out = Vec::new();
     for section in text.split("\n### ").skip(1) {
@@ -162,7 +162,7 @@ pub fn exchanges(name: &str) -> Vec<Exchange> {
 }
 
 /// Replaces every occurrence of `from` by `to` (same length keeps protobuf lengths valid).
-pub fn replace(data: &[u8], from: &str, to: &str) -> Vec<u8> {
+pub(crate) fn replace(data: &[u8], from: &str, to: &str) -> Vec<u8> {
     assert_eq!(
         from.len(),
         to.len(),
