@@ -3,8 +3,8 @@
 //! right after each core call, under the same lock, so events leave in the order the core
 //! produced them.
 
-pub mod http;
-pub mod process;
+pub(crate) mod http;
+pub(crate) mod process;
 
 use std::collections::HashMap;
 use std::io;
@@ -18,10 +18,10 @@ use crate::core::{Core, Out};
 use crate::wire::{self, Format};
 
 /// Sender half of a subscription body.
-pub type StreamTx = mpsc::UnboundedSender<Result<Bytes, io::Error>>;
+pub(crate) type StreamTx = mpsc::UnboundedSender<Result<Bytes, io::Error>>;
 
 /// The core plus the I/O handles its outputs refer to.
-pub struct State {
+pub(crate) struct State {
     pub core: Core,
     streams: HashMap<u64, (StreamTx, Format)>,
     /// container → process group id of its running process.
@@ -35,12 +35,12 @@ pub struct State {
 }
 
 /// Shared handle used by every handler and task.
-pub struct Shared {
+pub(crate) struct Shared {
     state: Mutex<State>,
 }
 
 impl Shared {
-    pub fn new(core: Core) -> Arc<Shared> {
+    pub(crate) fn new(core: Core) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State {
                 core,
@@ -54,12 +54,12 @@ impl Shared {
 
     /// Locks the state (a poisoned lock is still usable: the core has no invariants that a
     /// panicking I/O step could break half-way).
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `f` on the core, then executes its outputs.
-    pub fn with_core<R>(self: &Arc<Self>, f: impl FnOnce(&mut Core, Instant) -> R) -> R {
+    pub(crate) fn with_core<R>(self: &Arc<Self>, f: impl FnOnce(&mut Core, Instant) -> R) -> R {
         let mut st = self.lock();
         let r = f(&mut st.core, now());
         st.dispatch(self);
@@ -69,7 +69,7 @@ impl Shared {
 
 impl State {
     /// Registers a new subscription stream; returns the receiving half for the body.
-    pub fn open_stream(
+    pub(crate) fn open_stream(
         &mut self,
         id: u64,
         format: Format,
@@ -80,7 +80,7 @@ impl State {
     }
 
     /// Executes every pending output of the core.
-    pub fn dispatch(&mut self, shared: &Arc<Shared>) {
+    pub(crate) fn dispatch(&mut self, shared: &Arc<Shared>) {
         for out in self.core.take_outputs() {
             match out {
                 Out::SchedEvent { stream, event } => {
@@ -126,7 +126,7 @@ impl State {
     }
 
     /// Kills every child process (cluster shutdown).
-    pub fn kill_all(&mut self) {
+    pub(crate) fn kill_all(&mut self) {
         self.closed = true;
         for pgid in self.children.values() {
             process::signal_group(*pgid, true);
@@ -140,7 +140,7 @@ pub(crate) fn now() -> Instant {
 }
 
 /// Ticks the core every `every` until the returned handle is aborted.
-pub fn spawn_ticker(shared: Arc<Shared>, every: Duration) -> tokio::task::JoinHandle<()> {
+pub(crate) fn spawn_ticker(shared: Arc<Shared>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

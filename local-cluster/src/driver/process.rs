@@ -19,7 +19,7 @@ use crate::pb::v1::command_info::Uri;
 const MAX_FETCH: u64 = 1 << 30;
 
 /// Sends SIGTERM (or SIGKILL when `kill`) to the process group `pgid`.
-pub fn signal_group(pgid: u32, kill: bool) {
+pub(crate) fn signal_group(pgid: u32, kill: bool) {
     let sig = if kill { libc::SIGKILL } else { libc::SIGTERM };
     let Ok(pid) = i32::try_from(pgid) else {
         return;
@@ -33,7 +33,7 @@ pub fn signal_group(pgid: u32, kill: bool) {
 }
 
 /// Prepares the sandbox, starts the process and reports its life to the core.
-pub async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec) {
+pub(crate) async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec) {
     if let Err(message) = prepare(&spec).await {
         shared.with_core(|core, now| core.launch_failed(&container, &message, now));
         return;
