@@ -22,6 +22,9 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up and moved into its `run`: boxing the large flag sets (`scheduler`,
+// `local`) would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Print the block hash (display order) of an 80-byte header given in hex.
@@ -34,7 +37,7 @@ enum Command {
     Mine(cmd::mine::Args),
     /// Run the Stratum pool server against a bitcoind (or --demo without one).
     Pool(cmd::pool::Args),
-    /// Run a Mesos-compatible master and agents on 127.0.0.1 and print the master URL.
+    /// The embedded default: a local Mesos cluster, the scheduler, the pool and the miners.
     Local(cmd::local::Args),
     /// The Mesos executor an agent launches (reads the MESOS_* environment).
     Executor(cmd::executor::Args),

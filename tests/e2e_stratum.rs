@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use pool::regtest::RegtestNodes;
+use testkit::regtest::RegtestNodes;
 
 use crate::support::{Proc, free_addr, get_json, temp_dir, wait_listening};
 use serde_json::json;
@@ -14,8 +14,12 @@ use serde_json::json;
 async fn send_transactions(nodes: &RegtestNodes, n: usize) -> Vec<String> {
     let mut txids = Vec::new();
     for _ in 0..n {
-        let to = nodes.new_address().await.unwrap();
-        let txid = nodes.call("sendtoaddress", json!([to, 1.0])).await.unwrap();
+        let to = nodes.rpc().new_address().await.unwrap();
+        let txid = nodes
+            .rpc()
+            .call("sendtoaddress", json!([to, 1.0]))
+            .await
+            .unwrap();
         txids.push(txid.as_str().unwrap().to_owned());
     }
     txids
@@ -62,12 +66,12 @@ async fn miner_and_pool_get_blocks_into_a_real_node() {
         .await
         .expect("regtest nodes (scripts/regtest-node.sh)");
     // Mature coins for the wallet (Part B.4), then transactions waiting in the mempool.
-    nodes.call("generate", json!([101])).await.unwrap();
+    nodes.rpc().call("generate", json!([101])).await.unwrap();
     let mut txids = send_transactions(&nodes, 3).await;
-    let start = nodes.rpc().get_block_count().await.unwrap();
+    let start = nodes.rpc().block_count().await.unwrap();
 
     let dir = temp_dir("e2e");
-    let payout = nodes.new_address().await.unwrap();
+    let payout = nodes.rpc().new_address().await.unwrap();
     let tag = format!("/e2e-{}/", std::process::id());
     let listen = free_addr().to_string();
     let args = pool_args(&nodes, &listen, &payout, &dir.join("pool-data"), &tag);
@@ -103,7 +107,7 @@ async fn miner_and_pool_get_blocks_into_a_real_node() {
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut sent_more = false;
     loop {
-        let height = nodes.rpc().get_block_count().await.unwrap();
+        let height = nodes.rpc().block_count().await.unwrap();
         if height > start && !sent_more {
             txids.extend(send_transactions(&nodes, 2).await);
             sent_more = true;
@@ -122,8 +126,16 @@ async fn miner_and_pool_get_blocks_into_a_real_node() {
     }
 
     // The best block is ours: its coinbase carries our pool tag and pays our address.
-    let best = nodes.call("getbestblockhash", json!([])).await.unwrap();
-    let block = nodes.call("getblock", json!([best, 2])).await.unwrap();
+    let best = nodes
+        .rpc()
+        .call("getbestblockhash", json!([]))
+        .await
+        .unwrap();
+    let block = nodes
+        .rpc()
+        .call("getblock", json!([best, 2]))
+        .await
+        .unwrap();
     let coinbase = &block["tx"][0];
     let script_sig = coinbase["vin"][0]["coinbase"].as_str().unwrap();
     assert!(
@@ -137,8 +149,12 @@ async fn miner_and_pool_get_blocks_into_a_real_node() {
     // Blocks with mempool transactions: every sent transaction is in a block we mined.
     let mut with_txs = 0;
     let mut hash = best.clone();
-    for _ in start..nodes.rpc().get_block_count().await.unwrap() {
-        let b = nodes.call("getblock", json!([hash, 1])).await.unwrap();
+    for _ in start..nodes.rpc().block_count().await.unwrap() {
+        let b = nodes
+            .rpc()
+            .call("getblock", json!([hash, 1]))
+            .await
+            .unwrap();
         if b["tx"].as_array().is_some_and(|t| t.len() > 1) {
             with_txs += 1;
         }
@@ -168,7 +184,7 @@ async fn miner_and_pool_get_blocks_into_a_real_node() {
 
 async fn confirmed_all(nodes: &RegtestNodes, txids: &[String]) -> bool {
     for txid in txids {
-        let tx = nodes.call("gettransaction", json!([txid])).await;
+        let tx = nodes.rpc().call("gettransaction", json!([txid])).await;
         let confirmations = tx
             .ok()
             .and_then(|t| t["confirmations"].as_i64())

@@ -3,4 +3,5 @@
 
 mod cli_engine;
 mod e2e_stratum;
+mod framework;
 mod support;

@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_mesos-miner");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mesos-miner");
 
 /// A child process killed on drop, its output in a file.
-pub struct Proc {
-    pub child: Child,
-    pub log: PathBuf,
+pub(crate) struct Proc {
+    pub(crate) child: Child,
+    pub(crate) log: PathBuf,
 }
 
 impl Proc {
-    pub fn spawn(args: &[&str], log: PathBuf) -> Proc {
+    pub(crate) fn spawn(args: &[&str], log: PathBuf) -> Proc {
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(BIN)
             .args(args)
@@ -30,12 +30,27 @@ impl Proc {
         Proc { child, log }
     }
 
-    pub fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits up to `limit` for the process to exit by itself (None if it still runs).
+    pub(crate) fn terminate_or_wait(
+        &mut self,
+        limit: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// SIGTERM, then wait up to `limit` for the exit.
-    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+    pub(crate) fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + limit;
@@ -56,14 +71,14 @@ impl Drop for Proc {
     }
 }
 
-pub fn free_addr() -> SocketAddr {
+pub(crate) fn free_addr() -> SocketAddr {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
 }
 
-pub fn wait_listening(addr: SocketAddr, p: &Proc) {
+pub(crate) fn wait_listening(addr: SocketAddr, p: &Proc) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(addr).is_err() {
         assert!(
@@ -76,7 +91,7 @@ pub fn wait_listening(addr: SocketAddr, p: &Proc) {
 }
 
 /// GET http://addr/path as JSON, with a raw HTTP/1.1 request.
-pub fn get_json(addr: SocketAddr, path: &str) -> Value {
+pub(crate) fn get_json(addr: SocketAddr, path: &str) -> Value {
     use std::io::{Read, Write};
     let Ok(mut s) = TcpStream::connect(addr) else {
         return Value::Null;
@@ -90,7 +105,7 @@ pub fn get_json(addr: SocketAddr, path: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-pub fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mesos-miner-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

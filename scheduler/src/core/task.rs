@@ -132,7 +132,8 @@ pub struct Task {
     pub running_since: Option<Instant>,
     /// Since when it is UNREACHABLE / UNKNOWN.
     pub unreachable_since: Option<Instant>,
-    /// When the launch timeout sent it to reconciliation.
+    /// When a timer last sent it to reconciliation (launch timeout; or, once replaced while
+    /// UNREACHABLE, the periodic check that finds it back).
     pub timeout_reconciled: Option<Instant>,
     /// Latest update uuids (duplicates are acknowledged, not applied again).
     pub recent_uuids: [Option<[u8; 16]>; 2],

@@ -64,6 +64,16 @@ impl State {
         let mut give_up: Vec<String> = Vec::new();
         for task in self.tasks.values_mut() {
             if !task.active() {
+                // A replaced task last seen UNREACHABLE may be running again behind a healed
+                // partition; Mesos says so only when asked (spec §5 "Agent failure"), so ask
+                // now and then, and a RUNNING answer kills the duplicate.
+                let stale = task
+                    .timeout_reconciled
+                    .is_none_or(|at| now.saturating_duration_since(at) >= t.reconcile_retry_max);
+                if task.rec.replaced && task.unreachable_since.is_some() && stale {
+                    task.timeout_reconciled = Some(now);
+                    check.push((task.rec.task_id.clone(), task.rec.agent_id.clone()));
+                }
                 continue;
             }
             if let Some(since) = task.unreachable_since {

@@ -165,6 +165,42 @@ fn unreachable_is_replaced_after_the_grace_and_killed_when_it_returns() {
     assert_eq!(killed(&out), vec![worker]);
 }
 
+/// After a partition heals, Mesos tells nobody that the replaced task runs again: the
+/// scheduler keeps asking (explicit reconciliation) and kills it when the answer is RUNNING.
+#[test]
+fn replaced_unreachable_task_is_reconciled_until_found_and_then_killed() {
+    let mut h = Harness::new(config(|_| {}));
+    let (_, worker) = running_pair(&mut h);
+    h.at(10.0);
+    h.event(ev::update(status(
+        &worker,
+        "a1",
+        TaskState::TaskUnreachable,
+        None,
+    )));
+    h.tick(70.0); // replaced
+    let asked = |out: &[Action]| {
+        calls(out)
+            .iter()
+            .filter_map(|c| c.reconcile.as_ref())
+            .any(|r| r.tasks.iter().any(|t| t.task_id.value == worker))
+    };
+    let mut asked_at = Vec::new();
+    for second in 71..200 {
+        if asked(&h.tick(f64::from(second))) {
+            asked_at.push(second);
+        }
+    }
+    assert!(asked_at.len() >= 2, "asked again and again: {asked_at:?}");
+    let out = h.event(ev::update(status(
+        &worker,
+        "a1",
+        TaskState::TaskRunning,
+        None,
+    )));
+    assert_eq!(killed(&out), vec![worker]);
+}
+
 #[test]
 fn launch_timeout_reconciles_then_relaunches_under_a_new_id() {
     let mut h = Harness::new(config(|_| {}));
