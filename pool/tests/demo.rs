@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use crate::util::{Client, hash_with, nonce_meeting, submit_params, work};
 use miner_core::{Difficulty as Diff, Target};
 use pool::{Backend, Pool, PoolConfig};
 use serde_json::json;
 use stratum::Difficulty;
+use testkit::stratum::header::{hash_with, nonce_where, work};
+use testkit::stratum::miner::{Client, submit_params};
 use tokio::net::TcpListener;
 
 const DIFF: f64 = 1e-7;
@@ -24,6 +25,11 @@ async fn demo_pool(tweak: impl FnOnce(&mut PoolConfig)) -> Pool {
 
 fn share_target(diff: f64) -> Target {
     Target::from_difficulty(Diff::new(diff).unwrap())
+}
+
+/// The first nonce from 0 whose header hash meets `target` (the pool's own `Target`).
+fn nonce_meeting(header: &[u8; 80], target: &Target) -> (u32, [u8; 32]) {
+    nonce_where(header, |hash| target.is_met_by(hash))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,6 @@
 //! The pool's integration tests, one binary: the demo mode through a raw Stratum client
 //! (`demo`), and the pool against real regtest nodes (`regtest`, needs the node from
-//! scripts/regtest-node.sh or MESOS_MINER_BITCOIND).
+//! scripts/regtest-node.sh or MESOS_MINER_BITCOIND). The raw Stratum client is testkit's.
 
 mod demo;
 mod regtest;
-mod util;

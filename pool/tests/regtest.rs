@@ -4,13 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::util::{Client, display, find_nonce, submit_params, work};
+use miner_core::Target;
 use pool::blocks::BlockStore;
 use pool::rpc::{RpcAuth, RpcError};
 use pool::{Backend, Pool, PoolConfig, PoolError};
 use serde_json::{Value, json};
 use stratum::Difficulty;
 use testkit::regtest::RegtestNodes;
+use testkit::stratum::header::{Work, display, nonce_where, work};
+use testkit::stratum::miner::{Client, submit_params};
 use tokio::net::TcpListener;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -69,6 +71,14 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The first nonce whose header hash does (`want = true`) or does not meet the notify's
+/// network target (the pool's own `Target`); with the hash (internal order).
+fn find_nonce(params: &Value, w: &Work, want: bool) -> (u32, [u8; 32]) {
+    let nbits = u32::from_str_radix(params[6].as_str().unwrap(), 16).unwrap();
+    let target = Target::from_compact(nbits).unwrap();
+    nonce_where(&w.header, |hash| target.is_met_by(hash) == want)
 }
 
 /// Finds a block for `params`, submits it and returns its display hash.
