@@ -53,7 +53,13 @@ pub fn init_tracing(to: LogTo) {
         .with_env_filter(filter)
         .with_target(false);
     let _ = match to {
-        LogTo::Stdout => builder.try_init(),
+        // No colour codes where nobody reads them as colour (a file, a pipe, NO_COLOR).
+        LogTo::Stdout => builder
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stdout())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
+            .try_init(),
         LogTo::PlainStderr => builder
             .with_writer(std::io::stderr)
             .with_ansi(false)
