@@ -129,3 +129,66 @@ async fn a_killed_server_takes_the_workers_down_and_both_come_back() {
     s.stop().await;
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotates_past_a_dead_master_in_the_list() {
+    let c = cluster(1, |_| {}).await;
+    // Port 9 (discard) on loopback: connection refused.
+    let masters = vec!["http://127.0.0.1:9".to_owned(), c.master_url()];
+    let s = start(config(masters, temp_dir())).await;
+    let state = s
+        .wait("mining via the second master", |st| mining(st, 1))
+        .await;
+    assert_eq!(state.master.as_deref(), Some(c.master_url().as_str()));
+    s.stop().await;
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_and_heal_leave_no_duplicate_running() {
+    let c = cluster(2, |_| {}).await;
+    let mut cfg = config(vec![c.master_url()], temp_dir());
+    cfg.timing.unreachable_grace = Duration::from_millis(300);
+    cfg.timing.reconcile_retry_max = Duration::from_secs(1);
+    let s = start(cfg).await;
+    let before = s.wait("mining", |st| mining(st, 2)).await;
+    let server_agent = before
+        .tasks
+        .iter()
+        .find(|t| t.task_id.starts_with("server-"))
+        .map(|t| t.agent_id.clone())
+        .expect("server");
+    let lone = before
+        .tasks
+        .iter()
+        .find(|t| t.agent_id != server_agent)
+        .expect("a worker alone on its agent")
+        .clone();
+    assert!(c.partition_agent(&lone.agent_id));
+    s.wait("the partitioned worker replaced", |st| {
+        st.tasks
+            .iter()
+            .any(|t| t.task_id == lone.task_id && t.state == "TASK_UNREACHABLE")
+    })
+    .await;
+    assert!(c.heal_agent(&lone.agent_id));
+    // Healed: at most one worker per agent ends up running, the server untouched.
+    let after = s
+        .wait("two workers again, one per agent", |st| {
+            mining(st, 2) && st.tasks.len() == 3
+        })
+        .await;
+    let mut agents: Vec<&str> = after
+        .tasks
+        .iter()
+        .filter(|t| t.task_id.starts_with("worker-"))
+        .map(|t| t.agent_id.as_str())
+        .collect();
+    agents.sort();
+    agents.dedup();
+    assert_eq!(agents.len(), 2);
+    assert_eq!(after.server.task_id, before.server.task_id);
+    assert_no_double_launch(&c);
+    s.stop().await;
+    c.shutdown().await;
+}
