@@ -320,11 +320,12 @@ impl Core {
         if matches!(self.conn, Conn::Waiting { at, .. } if at <= now) {
             self.subscribe(now, &mut out);
         }
-        if let Some(deadline) = self.recovery_deadline {
-            if now >= deadline && !self.is_subscribed() {
-                warn!("the agent did not come back within MESOS_RECOVERY_TIMEOUT");
-                self.exit(ExitReason::RecoveryTimeout, &mut out);
-            }
+        if let Some(deadline) = self.recovery_deadline
+            && now >= deadline
+            && !self.is_subscribed()
+        {
+            warn!("the agent did not come back within MESOS_RECOVERY_TIMEOUT");
+            self.exit(ExitReason::RecoveryTimeout, &mut out);
         }
         self.check_exit(now, &mut out);
         out

@@ -32,7 +32,7 @@ const MAX_ERROR_BODY: usize = 512;
 
 /// What a subscription stream says, tagged with the subscription's generation.
 #[derive(Debug)]
-pub enum StreamMsg {
+pub(crate) enum StreamMsg {
     /// One event.
     Event(Box<Event>),
     /// The subscription is over (or never started): why.
@@ -41,7 +41,7 @@ pub enum StreamMsg {
 
 /// The agent's executor endpoint.
 #[derive(Clone)]
-pub struct Agent {
+pub(crate) struct Agent {
     url: String,
     stream: reqwest::Client,
     calls: reqwest::Client,
@@ -50,7 +50,7 @@ pub struct Agent {
 
 impl Agent {
     /// The endpoint at `http://{endpoint}/api/v1/executor`.
-    pub fn new(endpoint: &str, token: Option<Secret>) -> Result<Agent, reqwest::Error> {
+    pub(crate) fn new(endpoint: &str, token: Option<Secret>) -> Result<Agent, reqwest::Error> {
         let stream = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_max_idle_per_host(0)
@@ -83,7 +83,12 @@ impl Agent {
 
     /// SUBSCRIBEs with `call` and forwards the stream's events until it ends; always ends
     /// with one [`StreamMsg::Ended`].
-    pub async fn subscribe(self, call: Call, generation: u64, out: mpsc::Sender<(u64, StreamMsg)>) {
+    pub(crate) async fn subscribe(
+        self,
+        call: Call,
+        generation: u64,
+        out: mpsc::Sender<(u64, StreamMsg)>,
+    ) {
         let reason = self.read_stream(call, generation, &out).await;
         let _ = out.send((generation, StreamMsg::Ended(reason))).await;
     }
@@ -145,7 +150,7 @@ impl Agent {
     /// Posts calls in order, each up to a few times while the agent answers 5xx or the
     /// connection fails; 202 is success. What still fails stays unacknowledged in the core
     /// and goes with the next SUBSCRIBE.
-    pub async fn post_calls(self, mut calls: mpsc::UnboundedReceiver<Call>) {
+    pub(crate) async fn post_calls(self, mut calls: mpsc::UnboundedReceiver<Call>) {
         while let Some(call) = calls.recv().await {
             self.post(&call).await;
         }

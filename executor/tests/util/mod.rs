@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 
 /// Bound of every wait: a failure bound, never an assertion on timing.
-pub const PATIENCE: Duration = Duration::from_secs(90);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(90);
 
 /// What the test does to a stream.
 enum StreamCmd {
@@ -33,14 +33,14 @@ struct State {
 
 /// The agent and what it received.
 #[derive(Clone)]
-pub struct FakeAgent {
+pub(crate) struct FakeAgent {
     pub endpoint: String,
     state: Arc<Mutex<State>>,
     changed: Arc<Notify>,
 }
 
 impl FakeAgent {
-    pub async fn start() -> FakeAgent {
+    pub(crate) async fn start() -> FakeAgent {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let agent = FakeAgent {
             endpoint: listener.local_addr().unwrap().to_string(),
@@ -61,40 +61,40 @@ impl FakeAgent {
     }
 
     /// Pushes `event` on `executor`'s current stream.
-    pub fn send(&self, executor: &str, event: Event) {
+    pub(crate) fn send(&self, executor: &str, event: Event) {
         let st = self.state();
         let tx = st.streams.get(executor).expect("no stream");
         let _ = tx.send(StreamCmd::Event(Box::new(event)));
     }
 
     /// ACKNOWLEDGED for `status`.
-    pub fn ack(&self, executor: &str, status: &TaskStatus) {
+    pub(crate) fn ack(&self, executor: &str, status: &TaskStatus) {
         let uuid = status.uuid.clone().unwrap_or_default();
         let event = proto::events::executor::acknowledged(status.task_id.clone(), uuid);
         self.send(executor, event);
     }
 
     /// Ends the stream with `0\r\n\r\n` (TCP stays open), as a master/agent does on teardown.
-    pub fn terminate_stream(&self, executor: &str) {
+    pub(crate) fn terminate_stream(&self, executor: &str) {
         if let Some(tx) = self.state().streams.remove(executor) {
             let _ = tx.send(StreamCmd::Terminate);
         }
     }
 
     /// Closes the stream's TCP connection without a chunk terminator (an agent restart).
-    pub fn cut_stream(&self, executor: &str) {
+    pub(crate) fn cut_stream(&self, executor: &str) {
         if let Some(tx) = self.state().streams.remove(executor) {
             let _ = tx.send(StreamCmd::Cut);
         }
     }
 
     /// Answers the next `n` SUBSCRIBEs of `executor` with 503.
-    pub fn refuse_subscribes(&self, executor: &str, n: u32) {
+    pub(crate) fn refuse_subscribes(&self, executor: &str, n: u32) {
         self.state().refuse_subscribe.insert(executor.into(), n);
     }
 
     /// Waits for the first call at index `from` or later of `executor` that `pred` accepts.
-    pub async fn wait_call(
+    pub(crate) async fn wait_call(
         &self,
         executor: &str,
         from: usize,
@@ -123,7 +123,7 @@ impl FakeAgent {
     }
 
     /// Waits for an UPDATE of `task` to `state` and returns its status.
-    pub async fn wait_update(
+    pub(crate) async fn wait_update(
         &self,
         executor: &str,
         from: usize,
@@ -142,7 +142,7 @@ impl FakeAgent {
     }
 
     /// Waits for a report (framework MESSAGE) that `pred` accepts.
-    pub async fn wait_report(
+    pub(crate) async fn wait_report(
         &self,
         executor: &str,
         from: usize,
@@ -161,7 +161,7 @@ impl FakeAgent {
     }
 
     /// The calls of `executor` that `pred` accepts, in order.
-    pub fn calls(&self, executor: &str, pred: impl Fn(&Call) -> bool) -> Vec<Call> {
+    pub(crate) fn calls(&self, executor: &str, pred: impl Fn(&Call) -> bool) -> Vec<Call> {
         let st = self.state();
         st.calls
             .iter()
@@ -171,12 +171,12 @@ impl FakeAgent {
     }
 
     /// How many calls of `executor` `pred` accepts.
-    pub fn count(&self, executor: &str, pred: impl Fn(&Call) -> bool) -> usize {
+    pub(crate) fn count(&self, executor: &str, pred: impl Fn(&Call) -> bool) -> usize {
         self.calls(executor, pred).len()
     }
 
     /// The number of calls so far.
-    pub fn call_count(&self) -> usize {
+    pub(crate) fn call_count(&self) -> usize {
         self.state().calls.len()
     }
 
@@ -249,7 +249,7 @@ impl FakeAgent {
     }
 
     /// Waits until `executor` has an open stream (SUBSCRIBE answered 200).
-    pub async fn wait_stream(&self, executor: &str) {
+    pub(crate) async fn wait_stream(&self, executor: &str) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let notified = self.changed.notified();
