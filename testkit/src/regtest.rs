@@ -29,17 +29,21 @@ const ATTEMPTS: usize = 4;
 /// Why the nodes could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
+    /// No bitcoind binary at the path (given) from the environment or the default.
     #[error(
         "no regtest bitcoind at {0}: run scripts/regtest-node.sh (or set {BITCOIND_ENV} to a bitcoind binary)"
     )]
     NoBinary(PathBuf),
+    /// A file or process operation of the harness failed (data directory, config, spawn).
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     /// A node exited while starting (on a port taken meanwhile, among other reasons).
     #[error("a node exited early ({0}); see {1}")]
     Exited(std::process::ExitStatus, PathBuf),
+    /// The nodes did not reach the state a step waits for in time (which one is given).
     #[error("node not ready: {0}")]
     NotReady(String),
+    /// An RPC the harness makes while setting up the nodes failed.
     #[error(transparent)]
     Rpc(#[from] RpcError),
 }

@@ -13,10 +13,20 @@ pub enum RpcError {
     Transport(#[from] reqwest::Error),
     /// The node answered with a JSON-RPC error.
     #[error("bitcoind RPC error {code}: {message}")]
-    Rpc { code: i64, message: String },
+    Rpc {
+        /// The JSON-RPC error code (e.g. -8 invalid parameter).
+        code: i64,
+        /// The node's error text.
+        message: String,
+    },
     /// The answer was not JSON-RPC.
     #[error("bad reply from bitcoind (HTTP {status}): {body}")]
-    BadReply { status: u16, body: String },
+    BadReply {
+        /// HTTP status of the reply.
+        status: u16,
+        /// The reply body as text.
+        body: String,
+    },
 }
 
 /// A JSON-RPC client of one node.
