@@ -2,14 +2,14 @@
 //! resume, a pool that drops the connection on mining.configure, bad lines, failover and
 //! failback, TLS, and the /summary API.
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::support::{EASY, config, start};
 use miner_core::worker::Stopped;
 use serde_json::json;
-use support::{EASY, FakeJob, PATIENCE, PoolConn, Submitted, config, start};
+use testkit::stratum::lines::PATIENCE;
+use testkit::stratum::pool::{FakeJob, PoolConn, Submitted};
 use tokio::net::TcpListener;
 
 const EN1: [u8; 4] = [0xaa, 0xbb, 0xcc, 0xdd];

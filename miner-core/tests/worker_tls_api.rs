@@ -1,15 +1,15 @@
 //! TLS to a pool with a self-signed certificate (`--cert`), and the /summary API.
 
-mod support;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{EASY, config, start};
 use miner_core::worker::{PoolUrl, api, conn, tls};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
-use support::{EASY, FakeJob, PATIENCE, PoolConn, config, start};
+use testkit::stratum::lines::PATIENCE;
+use testkit::stratum::pool::{FakeJob, PoolConn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
