@@ -18,8 +18,11 @@ const RESOLUTION: Duration = Duration::from_secs(1);
 /// Hashrates in hashes per second; `None` until two samples at different times exist.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Rates {
+    /// Over the last 10 seconds.
     pub s10: Option<f64>,
+    /// Over the last minute.
     pub m1: Option<f64>,
+    /// Over the last 15 minutes.
     pub m15: Option<f64>,
 }
 
@@ -31,6 +34,7 @@ pub struct Meter {
 }
 
 impl Meter {
+    /// A meter with no samples yet.
     pub fn new() -> Self {
         Meter::default()
     }

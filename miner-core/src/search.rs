@@ -48,8 +48,11 @@ impl WorkSource for FixedHeader {
 pub struct ScanJob {
     /// Echoed in every [`Found`] so the caller can tell which of its jobs a share is for.
     pub id: u64,
+    /// The headers to try (one per extranonce2 / ntime / version variant).
     pub source: Arc<dyn WorkSource>,
+    /// A hash at or under this is reported as [`Found`].
     pub target: Target,
+    /// First nonce tried in every header.
     pub nonce_start: u32,
     /// At least 1; `nonce_start + nonce_count` at most 2^32.
     pub nonce_count: u64,
@@ -58,11 +61,13 @@ pub struct ScanJob {
 /// A hash at or under the job's target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
+    /// The [`ScanJob::id`] it was found in.
     pub job_id: u64,
     /// The miner generation the job ran under (see [`Miner::start_job`]).
     pub generation: u64,
     /// Which header of the job's [`WorkSource`].
     pub header_index: u64,
+    /// The winning nonce (also in `header`, bytes 76..80).
     pub nonce: u32,
     /// sha256d of `header`, internal byte order (reverse for display).
     pub hash: [u8; 32],
@@ -73,12 +78,21 @@ pub struct Found {
 /// Bad search parameters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SearchError {
+    /// A miner was asked for zero threads.
     #[error("the number of threads must be at least 1")]
     NoThreads,
+    /// A job with `nonce_count` 0.
     #[error("nonce count must be at least 1")]
     EmptyRange,
     #[error("nonce range {start} + {count} goes past 2^32")]
-    RangeTooLong { start: u32, count: u64 },
+    /// A job whose nonce range ends past 2^32.
+    RangeTooLong {
+        /// The job's `nonce_start`.
+        start: u32,
+        /// The job's `nonce_count`.
+        count: u64,
+    },
+    /// The rayon pool could not be built (the error text is given).
     #[error("could not start the search threads: {0}")]
     Pool(String),
 }
@@ -139,10 +153,12 @@ impl Miner {
         })
     }
 
+    /// How many search threads this miner runs.
     pub fn threads(&self) -> usize {
         self.shared.hashes.len()
     }
 
+    /// The SHA-256 kernel chosen for this CPU.
     pub fn kernel(&self) -> &'static dyn Kernel {
         self.kernel
     }

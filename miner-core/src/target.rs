@@ -13,10 +13,13 @@ use crate::wide::Wide;
 /// Why a target or difficulty could not be built from outside input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TargetError {
+    /// An nbits value with the sign bit (0x0080_0000) set and a non-zero mantissa.
     #[error("compact target {0:#010x} is negative (sign bit set)")]
     NegativeCompact(u32),
+    /// An nbits value whose exponent shifts the mantissa past 256 bits.
     #[error("compact target {0:#010x} overflows 256 bits")]
     OverflowCompact(u32),
+    /// A target text that is not 64 hex digits (the text is given).
     #[error("target must be 64 hex digits (32 bytes, display order), got {0:?}")]
     BadHex(String),
 }
@@ -33,7 +36,9 @@ pub use stratum::Difficulty;
 pub const DIFF1: Target = Target([0, 0, 0, 0x0000_0000_ffff_0000]);
 
 impl Target {
+    /// The target no hash meets (except the all-zero one).
     pub const ZERO: Target = Target([0; 4]);
+    /// The target every hash meets (2^256 - 1).
     pub const MAX: Target = Target([u64::MAX; 4]);
 
     /// From the 32 bytes of a little-endian integer (the byte order of a sha256d hash).
@@ -43,6 +48,7 @@ impl Target {
         Target([limb(0), limb(1), limb(2), limb(3)])
     }
 
+    /// The 32 bytes of the little-endian integer (compare with a sha256d hash as is).
     pub fn to_le_bytes(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
         for (i, limb) in self.0.iter().enumerate() {

@@ -4,9 +4,7 @@
 //! The rounds are the AVX2 kernel's ([`super::lanes`]); only these primitives differ.
 //!
 //! The AVX-512 intrinsics are stable since Rust 1.89 (and safe `#[target_feature]`
-//! functions, used by every kernel, since 1.86), later than the workspace's stated
-//! `rust-version`; raising it is the workspace's call, hence the `allow` below.
-#![allow(clippy::incompatible_msrv)]
+//! functions, used by every kernel, since 1.86): the workspace's `rust-version`.
 
 use std::arch::x86_64::*;
 

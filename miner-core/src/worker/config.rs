@@ -13,10 +13,13 @@ use super::url::PoolUrl;
 pub struct WorkerConfig {
     /// `-o` URLs in priority order (at least one).
     pub pools: Vec<PoolUrl>,
+    /// `-u`: the worker name sent in `mining.authorize`.
     pub username: String,
+    /// `-p`: the password sent in `mining.authorize`.
     pub password: String,
     /// Sent in `mining.subscribe` and as the `client.get_version` answer.
     pub user_agent: String,
+    /// `-r` / `-R`: how many failed connections in a row before giving up, and the pauses.
     pub retry: RetryPolicy,
     /// `-T`: no line from the pool for this long ends the connection; also the connect,
     /// handshake and submit-answer timeout.

@@ -23,12 +23,26 @@ pub type Stream = Box<dyn Io>;
 /// Why a pool could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
+    /// TCP connect plus TLS handshake did not finish in time (the URL is given).
     #[error("connecting to {0}: timed out")]
     Timeout(String),
+    /// The TCP connection failed (name resolution, refused, reset).
     #[error("connecting to {url}: {source}")]
-    Io { url: String, source: std::io::Error },
+    Io {
+        /// The pool URL.
+        url: String,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The TLS handshake or setup failed.
     #[error("{url}: {source}")]
-    Tls { url: String, source: TlsError },
+    Tls {
+        /// The pool URL.
+        url: String,
+        /// What TLS objected to.
+        source: TlsError,
+    },
+    /// A `stratum+ssl://` URL with no [`WorkerConfig::tls`](super::WorkerConfig::tls) set.
     #[error("{0} is a TLS pool but no TLS configuration was given")]
     NoTlsConfig(String),
 }
@@ -95,10 +109,10 @@ pub async fn probe(
                 Ok(n) => codec.feed(&buf[..n]),
             }
             while let Some(line) = codec.next_line() {
-                if let Ok(Ok(Message::Response(r))) = line.as_deref().map(Message::parse) {
-                    if r.id == Some(Id::Num(1)) {
-                        return r.error.is_none() && !r.result.is_null();
-                    }
+                if let Ok(Ok(Message::Response(r))) = line.as_deref().map(Message::parse)
+                    && r.id == Some(Id::Num(1))
+                {
+                    return r.error.is_none() && !r.result.is_null();
                 }
             }
         }

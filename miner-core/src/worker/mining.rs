@@ -13,7 +13,7 @@ use crate::work::WorkError;
 
 /// Why a job is not being mined.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub(crate) enum StartError {
     /// The job cannot be turned into headers.
     #[error("job cannot be mined: {0}")]
     Work(#[from] WorkError),

@@ -48,9 +48,15 @@ pub enum Ended {
     /// The connection ended (could not connect, closed, timed out, refused).
     /// `configure_refused`: the pool closed it on `mining.configure`, so the next attempt
     /// leaves that out.
-    Lost { configure_refused: bool },
+    Lost {
+        /// See above: drop `mining.configure` on the next attempt.
+        configure_refused: bool,
+    },
     /// `client.reconnect`: dial the same slot (now the new address) after `wait`.
-    Redirected { wait: Duration },
+    Redirected {
+        /// The pause the pool asked for.
+        wait: Duration,
+    },
     /// Pool `0` (a better one) answered a failback probe.
     FailedBack(usize),
 }
@@ -59,7 +65,12 @@ pub enum Ended {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Next {
     /// Dial pool `pool` (index into the `-o` list) after `after`.
-    Connect { pool: usize, after: Duration },
+    Connect {
+        /// Index into the `-o` list.
+        pool: usize,
+        /// Pause before dialling.
+        after: Duration,
+    },
     /// Too many failures in a row (`-r`): stop.
     GiveUp,
 }

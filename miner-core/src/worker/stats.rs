@@ -96,19 +96,29 @@ pub struct Status {
 /// The `/summary` JSON.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
-    /// Hashes per second over 10 s, 60 s and 15 min (null until known).
+    /// Hashes per second over the last 10 s (null until known).
     pub hashrate_10s: Option<f64>,
+    /// Hashes per second over the last 60 s (null until known).
     pub hashrate_60s: Option<f64>,
+    /// Hashes per second over the last 15 min (null until known).
     pub hashrate_15m: Option<f64>,
     /// Hashes done since the start.
     pub hashes: u64,
+    /// Shares the pool accepted.
     pub accepted: u64,
+    /// Shares the pool rejected.
     pub rejected: u64,
+    /// Shares found but not sent because their job was voided.
     pub stale: u64,
+    /// URL of the pool mined on now (null while not connected).
     pub pool: Option<String>,
+    /// The pool's current share difficulty (null before `mining.set_difficulty`).
     pub difficulty: Option<f64>,
+    /// Seconds since the worker started.
     pub uptime_seconds: f64,
+    /// Name of the SHA-256 kernel in use.
     pub kernel: String,
+    /// How many search threads run.
     pub threads: usize,
 }
 

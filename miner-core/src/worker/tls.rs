@@ -13,19 +13,27 @@ use tokio_rustls::client::TlsStream;
 /// Why TLS could not be set up or established.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// The `--cert` file could not be read.
     #[error("reading certificate file {path}: {source}")]
     CertFile {
+        /// The file as given.
         path: String,
+        /// The read error.
         source: std::io::Error,
     },
+    /// The `--cert` file (given) has no `BEGIN CERTIFICATE` block.
     #[error("certificate file {0} holds no PEM certificate")]
     NoCert(String),
+    /// No `--cert` and the system store yielded no certificate rustls accepts.
     #[error("no usable trust roots on this system (use --cert FILE)")]
     NoRoots,
+    /// rustls refused the client configuration.
     #[error("TLS setup: {0}")]
     Config(#[from] rustls::Error),
+    /// The pool host (given) is neither a DNS name nor an IP address rustls accepts.
     #[error("{0:?} is not a valid TLS server name")]
     ServerName(String),
+    /// The handshake with the pool failed (certificate, protocol or I/O).
     #[error("TLS handshake: {0}")]
     Handshake(std::io::Error),
 }

@@ -13,18 +13,23 @@ pub struct PoolUrl {
     pub tls: bool,
     /// Host name or IP address (IPv6 without the brackets).
     pub host: String,
+    /// TCP port.
     pub port: u16,
 }
 
 /// Why a pool URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
+    /// Not `stratum+tcp://` or `stratum+ssl://` (the URL is given).
     #[error("pool URL {0:?}: unsupported scheme (use stratum+tcp:// or stratum+ssl://)")]
     Scheme(String),
+    /// No `HOST:PORT` after the scheme (the URL is given).
     #[error("pool URL {0:?}: expected HOST:PORT")]
     HostPort(String),
+    /// The port is not a number in 1..=65535 (the URL is given).
     #[error("pool URL {0:?}: bad port")]
     Port(String),
+    /// Longer than the URL length limit.
     #[error("pool URL is longer than {MAX_URL} characters")]
     TooLong,
 }
