@@ -84,8 +84,8 @@ pub enum SearchError {
     /// A job with `nonce_count` 0.
     #[error("nonce count must be at least 1")]
     EmptyRange,
-    #[error("nonce range {start} + {count} goes past 2^32")]
     /// A job whose nonce range ends past 2^32.
+    #[error("nonce range {start} + {count} goes past 2^32")]
     RangeTooLong {
         /// The job's `nonce_start`.
         start: u32,
