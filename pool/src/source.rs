@@ -61,7 +61,7 @@ pub async fn poll_node(
             Err(e) => {
                 failures += 1;
                 // Log the first failure and then every 30th, not every poll.
-                if failures == 1 || failures % 30 == 0 {
+                if failures == 1 || failures.is_multiple_of(30) {
                     tracing::warn!(error = %e, retryable = e.is_retryable(), "getblocktemplate failed");
                 }
             }

@@ -95,15 +95,15 @@ pub struct Stats {
 
 impl Stats {
     fn worker(&mut self, name: &str, now: Instant) -> &mut Worker {
-        if !self.workers.contains_key(name) && self.workers.len() >= MAX_WORKERS {
-            if let Some(oldest) = self
+        if !self.workers.contains_key(name)
+            && self.workers.len() >= MAX_WORKERS
+            && let Some(oldest) = self
                 .workers
                 .iter()
                 .min_by_key(|(_, w)| w.last_seen)
                 .map(|(n, _)| n.clone())
-            {
-                self.workers.remove(&oldest);
-            }
+        {
+            self.workers.remove(&oldest);
         }
         self.workers.entry(name.to_string()).or_insert(Worker {
             accepted: 0,

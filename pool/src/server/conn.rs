@@ -53,7 +53,7 @@ fn mark_new_tip(notify: &mut Notify, last_prevhash: &mut Option<PrevHash>) {
 
 /// Serves one connection until it closes, misbehaves, idles out or the pool shuts down.
 /// Runs in the connection's span (peer address; extranonce1 once granted).
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     shared: Arc<Shared>,
     session_config: ServerConfig,

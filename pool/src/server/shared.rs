@@ -22,26 +22,26 @@ const MAX_RESUMABLE: usize = 4096;
 
 /// Locks a mutex, recovering the data if a thread panicked while holding it (our critical
 /// sections leave the data consistent at every step).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Live and recently released extranonce1 values.
 #[derive(Debug, Default)]
-pub struct Extranonces {
+pub(crate) struct Extranonces {
     live: HashSet<u32>,
     released: VecDeque<u32>,
 }
 
 impl Extranonces {
     /// A value no live connection has: `resume` if it was released recently, else random.
-    pub fn allocate(&mut self, resume: Option<u32>) -> (u32, bool) {
-        if let Some(id) = resume {
-            if let Some(pos) = self.released.iter().position(|&r| r == id) {
-                self.released.remove(pos);
-                self.live.insert(id);
-                return (id, true);
-            }
+    pub(crate) fn allocate(&mut self, resume: Option<u32>) -> (u32, bool) {
+        if let Some(id) = resume
+            && let Some(pos) = self.released.iter().position(|&r| r == id)
+        {
+            self.released.remove(pos);
+            self.live.insert(id);
+            return (id, true);
         }
         loop {
             let id = rand::random::<u32>();
@@ -52,7 +52,7 @@ impl Extranonces {
         }
     }
 
-    pub fn release(&mut self, id: u32) {
+    pub(crate) fn release(&mut self, id: u32) {
         if self.live.remove(&id) {
             self.released.push_back(id);
             while self.released.len() > MAX_RESUMABLE {
@@ -64,7 +64,7 @@ impl Extranonces {
 
 /// A block for the submitter.
 #[derive(Debug)]
-pub enum FoundBlock {
+pub(crate) enum FoundBlock {
     /// A share that met the network target, not on disk yet: the submitter writes it
     /// (off the runtime) before it calls `submitblock`.
     New {
@@ -80,7 +80,7 @@ pub enum FoundBlock {
 }
 
 /// Everything connections share.
-pub struct Shared {
+pub(crate) struct Shared {
     pub extranonces: Mutex<Extranonces>,
     pub jobs: Mutex<JobBook>,
     pub stats: Mutex<Stats>,
@@ -96,7 +96,7 @@ pub struct Shared {
 }
 
 /// The pool's answers to one connection's session.
-pub struct Hooks<'a> {
+pub(crate) struct Hooks<'a> {
     pub shared: &'a Shared,
     /// The extranonce1 granted to this connection.
     pub extranonce1: Option<u32>,
