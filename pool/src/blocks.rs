@@ -22,13 +22,16 @@ pub const MAX_BLOCK_FILE: u64 = 512 * 1024 * 1024;
 pub struct PendingBlock {
     /// Display-order block hash.
     pub hash: String,
+    /// The serialized block in hex, as `submitblock` takes it.
     pub hex: String,
+    /// The `.pending` file it is saved in.
     pub path: PathBuf,
 }
 
 /// What the node finally said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// `submitblock` returned null: the block is the node's new tip.
     Accepted,
     /// `inconclusive`: the node did not make it its tip (a sibling at the same height came
     /// first, or the parent is unknown). Not an error of ours; nothing to retry.
@@ -51,6 +54,7 @@ impl BlockStore {
         Ok(BlockStore { dir })
     }
 
+    /// The `blocks/` directory itself.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -17,19 +17,29 @@ use bitcoin::{
 
 /// Consensus bounds of a coinbase scriptSig (Bitcoin Core `CheckTransaction`: "bad-cb-length").
 pub const SCRIPT_SIG_MIN: usize = 2;
+/// Upper consensus bound of a coinbase scriptSig, in bytes.
 pub const SCRIPT_SIG_MAX: usize = 100;
 
 /// Why a coinbase cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum CoinbaseError {
+    /// The payout address does not parse or is for another network.
     #[error("payout address {address:?}: {why}")]
-    Address { address: String, why: String },
+    Address {
+        /// The address as given.
+        address: String,
+        /// What the address parser objected to.
+        why: String,
+    },
+    /// Height push, tag and extranonce slot (the length is given) break the consensus bounds.
     #[error(
         "coinbase scriptSig would be {0} bytes; consensus allows {SCRIPT_SIG_MIN}..={SCRIPT_SIG_MAX}"
     )]
     ScriptSigLength(usize),
+    /// The template's `default_witness_commitment` is not a short OP_RETURN script.
     #[error("witness commitment script is {0} bytes; expected an OP_RETURN of at most 80")]
     Commitment(usize),
+    /// The template's `coinbasevalue` (given) is above 21 million BTC.
     #[error("coinbase value {0} sat exceeds the money supply")]
     Value(u64),
 }
@@ -91,9 +101,11 @@ pub fn height_push(height: u64) -> Vec<u8> {
 /// Everything that goes into a job's coinbase.
 #[derive(Debug, Clone)]
 pub struct CoinbaseSpec {
+    /// Block height, pushed first in the scriptSig (BIP34).
     pub height: u64,
     /// Satoshis: the template's `coinbasevalue` (subsidy + fees).
     pub value: u64,
+    /// The scriptPubKey of the single payout output.
     pub payout_script: ScriptBuf,
     /// The template's `default_witness_commitment` script, when it has one.
     pub witness_commitment: Option<Vec<u8>>,
@@ -101,13 +113,16 @@ pub struct CoinbaseSpec {
     pub script_prefix: Vec<u8>,
     /// extranonce1 length + extranonce2 length.
     pub extranonce_len: usize,
+    /// The coinbase transaction's version field.
     pub tx_version: i32,
 }
 
 /// A coinbase split around its extranonce slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoinbaseParts {
+    /// Bytes before the extranonce slot (`mining.notify` coinb1).
     pub coinb1: Vec<u8>,
+    /// Bytes after the extranonce slot (`mining.notify` coinb2).
     pub coinb2: Vec<u8>,
     /// True when the block must carry the coinbase in witness form (segwit template).
     pub segwit: bool,

@@ -19,20 +19,26 @@ use crate::template::{Template, Tx};
 /// What every job's coinbase shares.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
+    /// The scriptPubKey the block reward goes to.
     pub payout_script: ScriptBuf,
     /// Script bytes after the BIP34 height (a push of the pool tag).
     pub script_prefix: Vec<u8>,
+    /// Bytes of the per-connection extranonce1.
     pub extranonce1_len: usize,
+    /// Bytes of the miner-chosen extranonce2.
     pub extranonce2_len: usize,
 }
 
 /// Why a job could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    /// The coinbase could not be built.
     #[error(transparent)]
     Coinbase(#[from] CoinbaseError),
+    /// The template's nbits (given) is negative or overflows.
     #[error("template nbits {0:#010x} is not a valid target")]
     Bits(u32),
+    /// The generated job id is not a valid wire job id.
     #[error("job id: {0}")]
     Id(#[from] WireError),
 }
@@ -45,16 +51,20 @@ pub struct TemplateJob {
     pub notify: Notify,
     /// Earliest ntime the node accepts (median time past + 1).
     pub mintime: u32,
+    /// Height of the block this job would make.
     pub height: u64,
     /// The block must carry the coinbase in witness form (segwit template).
     pub segwit: bool,
+    /// The template's transactions after the coinbase, in block order.
     pub txs: Arc<Vec<Tx>>,
+    /// The target a hash must meet to be a block (from the template's nbits).
     pub network_target: Target,
 }
 
 /// A share rebuilt into a header.
 #[derive(Debug, Clone)]
 pub struct Solved {
+    /// The 80-byte header with the share's ntime, nonce and version.
     pub header: [u8; 80],
     /// sha256d of the header, internal order.
     pub hash: [u8; 32],
@@ -63,6 +73,7 @@ pub struct Solved {
 }
 
 impl TemplateJob {
+    /// Builds job `id` from `template`; `clean_jobs` goes into its `mining.notify`.
     pub fn new(
         id: String,
         template: &Template,
@@ -181,6 +192,7 @@ pub struct JobBook {
 }
 
 impl JobBook {
+    /// An empty book keeping at most `max_jobs` (at least 1); ids start with `prefix` in hex.
     pub fn new(max_jobs: usize, prefix: u32) -> Self {
         JobBook {
             jobs: VecDeque::new(),
@@ -213,10 +225,12 @@ impl JobBook {
         Ok(job)
     }
 
+    /// The newest job (the one miners are told about).
     pub fn current(&self) -> Option<&Arc<TemplateJob>> {
         self.jobs.back()
     }
 
+    /// The job with wire id `id`, if still in the book.
     pub fn get(&self, id: &str) -> Option<Arc<TemplateJob>> {
         self.jobs.iter().rev().find(|j| j.id() == id).cloned()
     }

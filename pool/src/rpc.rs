@@ -29,7 +29,12 @@ pub const RPC_IN_WARMUP: i64 = -28;
 #[derive(Clone)]
 pub enum RpcAuth {
     /// `rpcuser`/`rpcpassword`; the password comes from a file or the environment, never argv.
-    UserPass { user: String, password: String },
+    UserPass {
+        /// `rpcuser`.
+        user: String,
+        /// `rpcpassword`.
+        password: String,
+    },
     /// The node's `.cookie` file (`__cookie__:<hex>`), read again on every call because the
     /// node rewrites it when it restarts.
     Cookie(PathBuf),
@@ -56,14 +61,21 @@ pub enum RpcError {
     Auth(u16),
     /// The node answered with a JSON-RPC error.
     #[error("bitcoind RPC error {code}: {message}")]
-    Rpc { code: i64, message: String },
+    Rpc {
+        /// The JSON-RPC error code (e.g. -28 warming up).
+        code: i64,
+        /// The node's error text.
+        message: String,
+    },
     /// The reply was not the JSON-RPC we expect (or too large).
     #[error("bad reply from bitcoind: {0}")]
     BadReply(String),
     /// The cookie file could not be read.
     #[error("cannot read RPC cookie file {path}: {source}")]
     Cookie {
+        /// The cookie file's path.
         path: PathBuf,
+        /// The read error.
         source: std::io::Error,
     },
 }
@@ -87,7 +99,9 @@ impl RpcError {
 pub struct ChainInfo {
     /// "main", "test", "regtest" (or "signet" on Bitcoin Core).
     pub chain: String,
+    /// Height of the node's best validated block.
     pub blocks: u64,
+    /// Display-order hash of that block.
     pub bestblockhash: String,
 }
 
@@ -194,14 +208,17 @@ impl RpcClient {
         self.call("submitblock", json!([block_hex])).await
     }
 
+    /// `getblockcount`: the height of the node's tip.
     pub async fn get_block_count(&self) -> Result<u64, RpcError> {
         self.call("getblockcount", json!([])).await
     }
 
+    /// `getbestblockhash`: the tip's hash, display order.
     pub async fn get_best_block_hash(&self) -> Result<String, RpcError> {
         self.call("getbestblockhash", json!([])).await
     }
 
+    /// `getblockchaininfo`: the chain name, height and tip.
     pub async fn get_blockchain_info(&self) -> Result<ChainInfo, RpcError> {
         self.call("getblockchaininfo", json!([])).await
     }

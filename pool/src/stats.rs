@@ -27,13 +27,19 @@ struct Worker {
 /// One worker's line of `/status`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WorkerStatus {
+    /// The name it authorized with.
     pub name: String,
+    /// Shares accepted from it.
     pub shares_accepted: u64,
+    /// Shares rejected from it.
     pub shares_rejected: u64,
+    /// Sum of the difficulties of its accepted shares.
     pub accepted_difficulty: f64,
+    /// Blocks its shares made.
     pub blocks_found: u64,
     /// Hashes per second over the last [`HASHRATE_WINDOW`] (or since first seen).
     pub hashrate: f64,
+    /// Seconds since its last share.
     pub last_share_age_secs: f64,
 }
 
@@ -66,19 +72,29 @@ impl std::fmt::Display for NodeHealth {
 /// The `/status` document.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PoolStatus {
+    /// Running without a node (demo jobs, no blocks submitted).
     pub demo: bool,
     /// [`NodeHealth`] as text.
     pub node: String,
+    /// Open miner connections.
     pub connections: usize,
+    /// Height of the block the current job would make (null before the first job).
     pub height: Option<u64>,
+    /// Shares accepted from all workers.
     pub shares_accepted: u64,
+    /// Shares rejected, unknown workers included.
     pub shares_rejected: u64,
+    /// Shares that met the network target.
     pub blocks_found: u64,
+    /// Found blocks the node made its tip.
     pub blocks_accepted: u64,
     /// Valid blocks the node did not make its tip (`inconclusive`: lost a race).
     pub blocks_stale: u64,
+    /// Found blocks the node refused.
     pub blocks_rejected: u64,
+    /// Sum of the workers' hashrates, hashes per second.
     pub hashrate: f64,
+    /// One line per worker seen.
     pub workers: Vec<WorkerStatus>,
 }
 
@@ -86,10 +102,15 @@ pub struct PoolStatus {
 #[derive(Debug, Default)]
 pub struct Stats {
     workers: HashMap<String, Worker>,
+    /// Shares that met the network target.
     pub blocks_found: u64,
+    /// Found blocks the node made its tip.
     pub blocks_accepted: u64,
+    /// Found blocks the node answered `inconclusive` (lost a race).
     pub blocks_stale: u64,
+    /// Found blocks the node refused.
     pub blocks_rejected: u64,
+    /// Rejected shares from connections that never authorized.
     pub shares_rejected_unknown_worker: u64,
 }
 
@@ -116,6 +137,7 @@ impl Stats {
         })
     }
 
+    /// Counts an accepted share of `difficulty` for `worker`.
     pub fn share_accepted(&mut self, worker: &str, difficulty: f64, now: Instant) {
         let w = self.worker(worker, now);
         w.accepted += 1;
@@ -127,6 +149,7 @@ impl Stats {
         }
     }
 
+    /// Counts a rejected share (`None`: the connection has no authorized worker).
     pub fn share_rejected(&mut self, worker: Option<&str>, now: Instant) {
         match worker {
             Some(name) => self.worker(name, now).rejected += 1,
@@ -134,6 +157,7 @@ impl Stats {
         }
     }
 
+    /// Counts a share of `worker` that met the network target.
     pub fn block_found(&mut self, worker: &str, now: Instant) {
         self.blocks_found += 1;
         self.worker(worker, now).blocks += 1;

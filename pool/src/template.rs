@@ -15,17 +15,26 @@ pub struct TemplateTx {
 /// The fields of a `getblocktemplate` reply the pool uses; the rest is ignored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BlockTemplate {
+    /// Block version, rule bits included.
     pub version: u32,
+    /// Display-order hash of the block to build on.
     pub previousblockhash: String,
+    /// Transactions to include after the coinbase, in order.
     #[serde(default)]
     pub transactions: Vec<TemplateTx>,
+    /// Satoshis the coinbase may pay out (subsidy + fees).
     pub coinbasevalue: u64,
+    /// Id to pass back for a long poll (BIP22), when the node supports it.
     #[serde(default)]
     pub longpollid: Option<String>,
+    /// Earliest allowed header time, Unix seconds (0 when absent).
     #[serde(default)]
     pub mintime: u64,
+    /// The node's current time, Unix seconds.
     pub curtime: u64,
+    /// Compact target (nbits), 8 hex digits.
     pub bits: String,
+    /// Height of the block to build.
     pub height: u64,
     /// Bitcoin Core only: the scriptPubKey (hex) of the coinbase's witness commitment output.
     #[serde(default)]
@@ -36,7 +45,13 @@ pub struct BlockTemplate {
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("template field {field}: {why}")]
-    Field { field: &'static str, why: String },
+    /// A field is malformed or out of range.
+    Field {
+        /// The `getblocktemplate` field name.
+        field: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 fn field(field: &'static str, why: impl Into<String>) -> TemplateError {
@@ -49,6 +64,7 @@ fn field(field: &'static str, why: impl Into<String>) -> TemplateError {
 /// A transaction ready to go into a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tx {
+    /// The serialized transaction, as it goes into the block.
     pub data: Vec<u8>,
     /// Internal byte order (as hashed into the merkle tree).
     pub txid: [u8; 32],
@@ -57,16 +73,25 @@ pub struct Tx {
 /// A decoded, checked template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
+    /// Block version, rule bits included.
     pub version: u32,
     /// Previous block hash, internal byte order (as in the header).
     pub prevhash: [u8; 32],
+    /// Transactions after the coinbase, in block order.
     pub txs: Vec<Tx>,
+    /// Satoshis the coinbase may pay out (subsidy + fees).
     pub coinbase_value: u64,
+    /// Compact network target (nbits).
     pub bits: u32,
+    /// Height of the block to build.
     pub height: u64,
+    /// The node's time, Unix seconds.
     pub curtime: u32,
+    /// Earliest allowed ntime, Unix seconds.
     pub mintime: u32,
+    /// The witness commitment output script, decoded from hex (segwit templates).
     pub witness_commitment: Option<Vec<u8>>,
+    /// Id for a long poll (BIP22), when the node gave one.
     pub longpollid: Option<String>,
 }
 

@@ -20,7 +20,9 @@ use crate::job::TemplateJob;
 /// Limits of one connection.
 #[derive(Debug, Clone)]
 pub struct ConnLimits {
+    /// Longest accepted line, in bytes.
     pub max_line: usize,
+    /// A client silent for this long is dropped.
     pub idle_timeout: Duration,
     /// Malformed lines tolerated before the client is dropped.
     pub max_protocol_errors: u64,

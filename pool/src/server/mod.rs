@@ -29,12 +29,16 @@ use shared::{Shared, lock};
 /// Why the pool could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
+    /// The settings or the node's chain do not allow a pool (what is wrong is given).
     #[error("configuration: {0}")]
     Config(String),
+    /// A call to the node failed for good.
     #[error(transparent)]
     Rpc(#[from] RpcError),
+    /// The data directory or the block store could not be used.
     #[error("data dir: {0}")]
     Io(#[from] std::io::Error),
+    /// Shutdown was requested while waiting for the node.
     #[error("stopped before the node was ready")]
     Stopped,
 }
