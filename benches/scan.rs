@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use miner_core::kernels::{KernelKind, select};
 use miner_core::search::{Miner, NONCE_SPACE, ScanJob, WorkSource};
 use miner_core::target::DIFF1;
@@ -91,5 +91,11 @@ fn start_then_stop(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scan_range_by_threads, start_then_stop);
+/// Every benchmark of this file, with the command line's settings (what `criterion_group!`
+/// expands to, written out so it can have this doc).
+fn benches() {
+    let mut c = Criterion::default().configure_from_args();
+    scan_range_by_threads(&mut c);
+    start_then_stop(&mut c);
+}
 criterion_main!(benches);

@@ -19,7 +19,7 @@ const MAX_SECONDS: f64 = 86_400.0;
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Search threads [default: the number of cores].
     #[arg(long)]
     threads: Option<usize>,
@@ -49,7 +49,7 @@ impl WorkSource for BenchHeaders {
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if !(args.seconds > 0.0 && args.seconds <= MAX_SECONDS) {
         return Err(UsageError(format!(
             "seconds: must be above 0 and at most {MAX_SECONDS}, got {}",

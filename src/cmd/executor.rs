@@ -9,9 +9,9 @@ use crate::UsageError;
 use crate::signals::{LogTo, init_tracing, shutdown_token};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub(crate) struct Args {}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(_args: Args) -> anyhow::Result<()> {
     // The agent keeps stderr in the sandbox file `stderr`.
     init_tracing(LogTo::PlainStderr);
     let config = executor::from_env(&|name| std::env::var(name).ok())

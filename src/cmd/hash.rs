@@ -3,12 +3,12 @@
 use miner_core::kernels::sha256d;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// The 80-byte block header, 160 hex digits, in serialized (wire) order.
     header: String,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let header: [u8; 80] = super::hex_array("header", &args.header)?;
     let mut hash = sha256d(&header);
     hash.reverse();

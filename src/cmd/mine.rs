@@ -17,7 +17,7 @@ use crate::UsageError;
 use crate::signals::{LogTo, init_tracing, shutdown_token};
 
 #[derive(clap::Args, Debug, Default)]
-pub struct Args {
+pub(crate) struct Args {
     /// Pool URL: stratum+tcp://HOST:PORT, stratum+ssl://HOST:PORT or HOST:PORT. Repeat for
     /// failover pools, best first.
     #[arg(short = 'o', long = "url", value_name = "URL")]
@@ -97,7 +97,7 @@ fn usage(e: impl std::fmt::Display) -> UsageError {
     UsageError(e.to_string())
 }
 
-pub fn run(mut args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
     if let Some(path) = args.config.clone() {
         config::merge_file(&mut args, &path)?;
     }

@@ -11,7 +11,7 @@ use crate::UsageError;
 use crate::signals::{LogTo, init_tracing, shutdown_token};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Stratum listen address.
     #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:3333")]
     listen: String,
@@ -116,7 +116,7 @@ fn addr(what: &str, text: &str) -> Result<SocketAddr, UsageError> {
         .ok_or_else(|| UsageError(format!("{what}: {text:?} is not a usable HOST:PORT")))
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     init_tracing(LogTo::Stdout);
     let config = config(&args)?;
     let listen = addr("listen", &args.listen)?;

@@ -13,7 +13,7 @@ const MAX_THREADS: usize = 1024;
 #[command(group(
     clap::ArgGroup::new("goal").required(true).args(["bits", "difficulty", "target"])
 ))]
-pub struct Args {
+pub(crate) struct Args {
     /// The 80-byte block header, 160 hex digits in serialized order; its nonce is ignored.
     #[arg(long)]
     header: String,
@@ -40,7 +40,7 @@ pub struct Args {
     kernel: String,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let header: [u8; 80] = super::hex_array("header", &args.header)?;
     if args.count == 0 {
         return Err(UsageError("count: must be at least 1".into()).into());

@@ -12,7 +12,7 @@ use crate::UsageError;
 const MAX_CONFIG: u64 = 1 << 20;
 
 /// Reads `path` and fills every option not given on the command line.
-pub fn merge_file(args: &mut Args, path: &Path) -> Result<(), UsageError> {
+pub(crate) fn merge_file(args: &mut Args, path: &Path) -> Result<(), UsageError> {
     let shown = path.display();
     let file = std::fs::File::open(path).map_err(|e| UsageError(format!("config {shown}: {e}")))?;
     let mut text = String::new();
@@ -32,7 +32,7 @@ pub fn merge_file(args: &mut Args, path: &Path) -> Result<(), UsageError> {
 }
 
 /// Fills the unset fields of `args` from `map`.
-pub fn merge(args: &mut Args, map: &Map<String, Value>) -> Result<(), UsageError> {
+pub(crate) fn merge(args: &mut Args, map: &Map<String, Value>) -> Result<(), UsageError> {
     for (key, value) in map {
         let bad = |what: &str| UsageError(format!("{key}: expected {what}"));
         match key.as_str() {
