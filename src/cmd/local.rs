@@ -19,7 +19,7 @@ use crate::cmd::scheduler::TaskArgs;
 use crate::signals::{LogTo, init_tracing, shutdown_signal};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Number of agents.
     #[arg(long, default_value_t = 1)]
     pub agents: usize,
@@ -143,7 +143,7 @@ fn scheduler_config(
     Ok(cfg)
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     init_tracing(LogTo::Stdout);
     let cfg = config(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

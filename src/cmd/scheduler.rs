@@ -17,7 +17,7 @@ use crate::signals::{LogTo, init_tracing, shutdown_token};
 
 /// Which pool the workers mine on.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServerKind {
+pub(crate) enum ServerKind {
     /// The built-in Stratum pool server, as a task on our executor.
     Builtin,
     /// The original framework's Docker p2pool task.
@@ -28,7 +28,7 @@ pub enum ServerKind {
 
 /// Server and worker options, shared by `scheduler` and `local`.
 #[derive(clap::Args, Clone, Debug)]
-pub struct TaskArgs {
+pub(crate) struct TaskArgs {
     /// Server task kind.
     #[arg(
         long,
@@ -104,7 +104,7 @@ pub struct TaskArgs {
 
 /// `mesos-miner scheduler` flags.
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Mesos masters, comma separated (tried in turn; 307s are followed).
     #[arg(
         long,
@@ -162,7 +162,7 @@ fn seconds(what: &str, value: f64) -> Result<Duration, UsageError> {
 }
 
 /// The first line of a secret file.
-pub fn read_secret(what: &str, path: &Path) -> Result<Secret, UsageError> {
+pub(crate) fn read_secret(what: &str, path: &Path) -> Result<Secret, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("--{what} {}: {e}", path.display())))?;
     let line = text.lines().next().unwrap_or("").trim();
@@ -175,7 +175,11 @@ pub fn read_secret(what: &str, path: &Path) -> Result<Secret, UsageError> {
 impl TaskArgs {
     /// Fills the server, worker and timing parts of `cfg`. With `demo_default` (`local`), a
     /// builtin server without `--bitcoind-url` runs demo jobs.
-    pub fn apply(&self, cfg: &mut SchedulerConfig, demo_default: bool) -> Result<(), UsageError> {
+    pub(crate) fn apply(
+        &self,
+        cfg: &mut SchedulerConfig,
+        demo_default: bool,
+    ) -> Result<(), UsageError> {
         cfg.server = self.server_config(demo_default)?;
         let w = &mut cfg.worker;
         w.mem = self.worker_mem;
@@ -307,7 +311,7 @@ fn host_of(url: &str) -> Result<String, UsageError> {
 }
 
 /// The library configuration from the flags.
-pub fn config(args: &Args) -> Result<SchedulerConfig, UsageError> {
+pub(crate) fn config(args: &Args) -> Result<SchedulerConfig, UsageError> {
     let mut cfg = SchedulerConfig {
         masters: args.master.clone(),
         state_dir: args.state_dir.clone(),
@@ -332,7 +336,7 @@ pub fn config(args: &Args) -> Result<SchedulerConfig, UsageError> {
     Ok(cfg)
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     init_tracing(LogTo::Stdout);
     let cfg = config(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
