@@ -4,7 +4,7 @@
 //! MESSAGEs.
 //!
 //! It owns the executor side of the Mesos v1 executor HTTP API (spec §3): the `MESOS_*`
-//! environment ([`env`]), a sans-IO protocol core ([`core`]), what a `TaskInfo` runs
+//! environment ([`env`](mod@env)), a sans-IO protocol core ([`core`]), what a `TaskInfo` runs
 //! ([`plan`]), the reports ([`report`]) and a thin tokio driver ([`run`]). It does not own
 //! the Mesos messages (the `proto` crate), hashing and the Stratum worker (`miner-core`),
 //! or the pool (`pool`).

@@ -10,8 +10,8 @@
 //! injection (agent restart / loss, master failover, cut streams).
 //! Does not own: the protobuf types and RecordIO framing (`proto`), any scheduling policy.
 //!
-//! Layout: sans-IO cores ([`master`], [`agent`], joined by [`core::Core`]) take requests,
-//! process events and `now`, and return replies and outputs; [`driver`] is the thin tokio /
+//! Layout: sans-IO cores (`master`, `agent`, joined by `core::Core`) take requests,
+//! process events and `now`, and return replies and outputs; `driver` is the thin tokio /
 //! axum layer that moves bytes, runs processes and ticks the clock; [`LocalCluster`] is the
 //! public handle.
 //!

@@ -2,7 +2,7 @@
 //! `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=5secs`, `MESOS_RECOVERY_TIMEOUT=15mins`,
 //! `MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs`: a decimal number immediately followed by one of
 //! `ns, us, ms, secs, mins, hrs, days, weeks`. [`parse`] is for the executor that reads them,
-//! [`format`] for the agent that writes them, printing as Mesos's stout library does: in the
+//! [`format()`] for the agent that writes them, printing as Mesos's stout library does: in the
 //! unit of the value's magnitude, or the next smaller unit when that gives a whole number
 //! (120 s → `2mins`, 90 s → `90secs`, 1500 ms → `1500ms`).
 
