@@ -4,6 +4,7 @@
 
 mod config;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use miner_core::Miner;
 use miner_core::kernels::Kernel;
 use miner_core::meter::human_rate;
-use miner_core::worker::{self, Stopped, WorkerOptions, api};
+use miner_core::worker::{self, Stopped, WorkerConfig, WorkerOptions, api};
 
 use crate::UsageError;
 use crate::signals::{LogTo, init_tracing, shutdown_token};
@@ -97,6 +98,14 @@ fn usage(e: impl std::fmt::Display) -> UsageError {
     UsageError(e.to_string())
 }
 
+/// What one run mines.
+enum Work {
+    /// Pools, with the checked worker config.
+    Pool(WorkerConfig),
+    /// The fixed offline job, reporting at this interval.
+    Benchmark(Duration),
+}
+
 pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
     if let Some(path) = args.config.clone() {
         config::merge_file(&mut args, &path)?;
@@ -105,18 +114,12 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
     let threads = thread_count(args.threads)?;
     let kernel = pick_kernel(args.kernel.as_deref().unwrap_or("auto"))?;
     let options = args.worker_options();
-    let config = if args.benchmark {
-        None
+    let work = if args.benchmark {
+        Work::Benchmark(options.benchmark_report_interval().map_err(usage)?)
     } else {
-        Some(options.build().map_err(usage)?)
+        Work::Pool(options.build().map_err(usage)?)
     };
-    let api_addr: Option<std::net::SocketAddr> = match &args.api_bind {
-        None => None,
-        Some(a) => Some(
-            a.parse()
-                .map_err(|_| UsageError(format!("api-bind: {a:?} is not HOST:PORT")))?,
-        ),
-    };
+    let api_addr = api_addr(args.api_bind.as_deref())?;
     let miner = Arc::new(Miner::new(threads, kernel)?);
     let status = worker::shared_status(kernel.name(), threads);
     tracing::info!("{threads} threads, kernel {}", kernel.name());
@@ -124,32 +127,8 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let stopped = runtime.block_on(async {
-        let shutdown = shutdown_token();
-        if let Some(addr) = api_addr {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| UsageError(format!("api-bind {addr}: {e}")))?;
-            tracing::info!("API on http://{addr}/summary");
-            tokio::spawn(api::serve(listener, status.clone(), shutdown.clone()));
-        }
-        let stopped = match config {
-            None => {
-                let report = options.benchmark_report_interval().map_err(usage)?;
-                worker::benchmark(
-                    miner.clone(),
-                    status.clone(),
-                    report,
-                    args.quiet,
-                    shutdown.clone(),
-                )
-                .await?;
-                Stopped::Shutdown
-            }
-            Some(c) => worker::run(c, miner.clone(), status.clone(), shutdown.clone()).await,
-        };
-        anyhow::Ok(stopped)
-    })?;
+    let run = mine(work, api_addr, miner.clone(), status.clone(), args.quiet);
+    let stopped = runtime.block_on(run)?;
     // One last sample, so the summary counts every hash done.
     if let Ok(mut s) = status.lock() {
         s.record_hashes(std::time::Instant::now(), &miner.hashes_per_thread());
@@ -159,6 +138,40 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
     match stopped {
         Stopped::Shutdown => Ok(()),
         Stopped::GaveUp => anyhow::bail!("no pool could be mined (retries exhausted)"),
+    }
+}
+
+fn api_addr(api_bind: Option<&str>) -> Result<Option<SocketAddr>, UsageError> {
+    api_bind
+        .map(|a| {
+            a.parse()
+                .map_err(|_| UsageError(format!("api-bind: {a:?} is not HOST:PORT")))
+        })
+        .transpose()
+}
+
+/// Serves the API (if asked) and mines until shutdown or, on pools, until giving up.
+async fn mine(
+    work: Work,
+    api_addr: Option<SocketAddr>,
+    miner: Arc<Miner>,
+    status: api::SharedStatus,
+    quiet: bool,
+) -> anyhow::Result<Stopped> {
+    let shutdown = shutdown_token();
+    if let Some(addr) = api_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| UsageError(format!("api-bind {addr}: {e}")))?;
+        tracing::info!("API on http://{addr}/summary");
+        tokio::spawn(api::serve(listener, status.clone(), shutdown.clone()));
+    }
+    match work {
+        Work::Benchmark(report) => {
+            worker::benchmark(miner, status, report, quiet, shutdown).await?;
+            Ok(Stopped::Shutdown)
+        }
+        Work::Pool(c) => Ok(worker::run(c, miner, status, shutdown).await),
     }
 }
 

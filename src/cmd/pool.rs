@@ -135,41 +135,45 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        let shutdown = shutdown_token();
-        let listener = tokio::net::TcpListener::bind(listen).await?;
+    runtime.block_on(serve(config, listen, api))
+}
+
+/// Runs the pool (and `GET /status` if asked) until SIGINT/SIGTERM.
+async fn serve(
+    config: PoolConfig,
+    listen: SocketAddr,
+    api: Option<SocketAddr>,
+) -> anyhow::Result<()> {
+    let shutdown = shutdown_token();
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let bound = listener.local_addr()?;
+    tracing::info!(listen = %bound, "stratum listening");
+    // One plain line on stdout for scripts and tests (the port may have been 0).
+    println!("stratum listening on {bound}");
+    let pool = tokio::select! {
+        p = Pool::start(listener, config) => p?,
+        _ = shutdown.cancelled() => return Ok(()),
+    };
+    if let Some(api) = api {
+        let listener = tokio::net::TcpListener::bind(api).await?;
         let bound = listener.local_addr()?;
-        tracing::info!(listen = %bound, "stratum listening");
-        // One plain line on stdout for scripts and tests (the port may have been 0).
-        println!("stratum listening on {bound}");
-        let pool = tokio::select! {
-            p = Pool::start(listener, config) => p?,
-            _ = shutdown.cancelled() => return Ok(()),
-        };
-        if let Some(api) = api {
-            let listener = tokio::net::TcpListener::bind(api).await?;
-            let bound = listener.local_addr()?;
-            tracing::info!(api = %bound, "GET /status");
-            println!("status api on http://{bound}/status");
-            tokio::spawn(pool::status::serve(
-                listener,
-                pool.status_source(),
-                shutdown.clone(),
-            ));
-        }
-        shutdown.cancelled().await;
-        tracing::info!("shutting down");
-        let status = pool.status();
-        pool.shutdown().await;
-        tracing::info!(
-            shares = status.shares_accepted,
-            rejected = status.shares_rejected,
-            blocks_found = status.blocks_found,
-            blocks_accepted = status.blocks_accepted,
-            "pool stopped"
-        );
-        Ok(())
-    })
+        tracing::info!(api = %bound, "GET /status");
+        println!("status api on http://{bound}/status");
+        let source = pool.status_source();
+        tokio::spawn(pool::status::serve(listener, source, shutdown.clone()));
+    }
+    shutdown.cancelled().await;
+    tracing::info!("shutting down");
+    let status = pool.status();
+    pool.shutdown().await;
+    tracing::info!(
+        shares = status.shares_accepted,
+        rejected = status.shares_rejected,
+        blocks_found = status.blocks_found,
+        blocks_accepted = status.blocks_accepted,
+        "pool stopped"
+    );
+    Ok(())
 }
 
 #[cfg(test)]
