@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use miner_core::Target;
-use pool::blocks::BlockStore;
 use pool::rpc::{RpcAuth, RpcError};
 use pool::{Backend, Pool, PoolConfig, PoolError};
 use serde_json::{Value, json};
@@ -15,7 +14,7 @@ use testkit::stratum::header::{Work, display, nonce_where, work};
 use testkit::stratum::miner::{Client, submit_params};
 use tokio::net::TcpListener;
 
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "pool-test-{name}-{}-{:08x}",
         std::process::id(),
@@ -25,7 +24,7 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-async fn nodes() -> RegtestNodes {
+pub(crate) async fn nodes() -> RegtestNodes {
     match RegtestNodes::start().await {
         Ok(n) => n,
         Err(e) => panic!("cannot start regtest nodes: {e}"),
@@ -44,7 +43,12 @@ fn node_auth(nodes: &RegtestNodes) -> RpcAuth {
 }
 
 /// A pool on 127.0.0.1:0 for `nodes`, fixed share difficulty `diff`, fast polling.
-async fn start_pool(nodes: &RegtestNodes, data_dir: &Path, diff: f64, poll: Duration) -> Pool {
+pub(crate) async fn start_pool(
+    nodes: &RegtestNodes,
+    data_dir: &Path,
+    diff: f64,
+    poll: Duration,
+) -> Pool {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let payout = nodes.rpc().new_address().await.unwrap();
     let mut config = PoolConfig::new(
@@ -62,7 +66,7 @@ async fn start_pool(nodes: &RegtestNodes, data_dir: &Path, diff: f64, poll: Dura
     Pool::start(listener, config).await.expect("pool starts")
 }
 
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !check().await {
         assert!(
@@ -75,14 +79,19 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 /// The first nonce whose header hash does (`want = true`) or does not meet the notify's
 /// network target (the pool's own `Target`); with the hash (internal order).
-fn find_nonce(params: &Value, w: &Work, want: bool) -> (u32, [u8; 32]) {
+pub(crate) fn find_nonce(params: &Value, w: &Work, want: bool) -> (u32, [u8; 32]) {
     let nbits = u32::from_str_radix(params[6].as_str().unwrap(), 16).unwrap();
     let target = Target::from_compact(nbits).unwrap();
     nonce_where(&w.header, |hash| target.is_met_by(hash) == want)
 }
 
 /// Finds a block for `params`, submits it and returns its display hash.
-async fn mine_block(client: &mut Client, worker: &str, params: &Value, en2: &[u8]) -> String {
+pub(crate) async fn mine_block(
+    client: &mut Client,
+    worker: &str,
+    params: &Value,
+    en2: &[u8],
+) -> String {
     let w = work(params, &client.extranonce1.clone(), en2);
     let (nonce, hash) = find_nonce(params, &w, true);
     let reply = client
@@ -95,7 +104,7 @@ async fn mine_block(client: &mut Client, worker: &str, params: &Value, en2: &[u8
     display(hash)
 }
 
-async fn best_is(nodes: &RegtestNodes, hash: &str) -> bool {
+pub(crate) async fn best_is(nodes: &RegtestNodes, hash: &str) -> bool {
     nodes.rpc().best_block_hash().await.ok().as_deref() == Some(hash)
 }
 
@@ -298,43 +307,6 @@ async fn bad_lines_drop_only_that_client() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_block_left_in_the_data_dir_is_submitted_on_restart() {
-    let nodes = nodes().await;
-    let data = temp_dir("restart");
-    let pool = start_pool(&nodes, &data, 1e-9, Duration::from_millis(300)).await;
-    let mut client = Client::connect(pool.local_addr()).await;
-    let params = client.handshake("w").await;
-    // Solve the job, but the "crash" comes before the submit: only the file remains.
-    let en2 = [5u8; 8];
-    let mut w = work(&params, &client.extranonce1.clone(), &en2);
-    let (nonce, hash) = find_nonce(&params, &w, true);
-    pool.shutdown().await;
-    w.header[76..80].copy_from_slice(&nonce.to_le_bytes());
-    let mut block = w.header.to_vec();
-    block.push(1);
-    block.extend_from_slice(&w.coinbase);
-    let hash = display(hash);
-    BlockStore::open(&data)
-        .unwrap()
-        .save(&hash, &hex::encode(block))
-        .unwrap();
-
-    let pool = start_pool(&nodes, &data, 1e-9, Duration::from_millis(300)).await;
-    wait_for("resubmitted block", async || best_is(&nodes, &hash).await).await;
-    let f = data.join("blocks").join(format!("{hash}.accepted"));
-    wait_for("accepted file", async || f.exists()).await;
-    assert!(
-        BlockStore::open(&data)
-            .unwrap()
-            .pending()
-            .unwrap()
-            .is_empty()
-    );
-    pool.shutdown().await;
-    std::fs::remove_dir_all(data).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_rpc_password_is_fatal() {
     let nodes = nodes().await;
     let data = temp_dir("auth");
@@ -355,55 +327,5 @@ async fn wrong_rpc_password_is_fatal() {
         Err(other) => panic!("expected an auth error, got {other}"),
         Ok(_) => panic!("pool started with a wrong password"),
     }
-    std::fs::remove_dir_all(data).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_block_found_while_the_node_is_down_is_submitted_when_it_returns() {
-    let mut nodes = nodes().await;
-    let data = temp_dir("outage");
-    let pool = start_pool(&nodes, &data, 1e-9, Duration::from_millis(300)).await;
-    let mut client = Client::connect(pool.local_addr()).await;
-    let params = client.handshake("w").await;
-    nodes.stop_first().await.unwrap();
-    // The share is accepted and the block kept on disk while submitblock keeps failing (the
-    // submitter writes it off the runtime, so it shows up just after the share's reply).
-    let hash = mine_block(&mut client, "w", &params, &[9; 8]).await;
-    let pending = data.join("blocks").join(format!("{hash}.pending"));
-    wait_for("block on disk before it could be submitted", async || {
-        pending.exists()
-    })
-    .await;
-    nodes.restart_first().await.unwrap();
-    wait_for("block submitted after the node came back", async || {
-        best_is(&nodes, &hash).await
-    })
-    .await;
-    let accepted = data.join("blocks").join(format!("{hash}.accepted"));
-    wait_for("accepted file", async || accepted.exists()).await;
-    // Miners were never dropped: the same connection gets the next job.
-    client.next_notify(|p| p[8] == json!(true)).await;
-    pool.shutdown().await;
-    std::fs::remove_dir_all(data).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_block_is_submitted_even_when_the_data_dir_cannot_store_it() {
-    let nodes = nodes().await;
-    let data = temp_dir("nodisk");
-    let pool = start_pool(&nodes, &data, 1e-9, Duration::from_millis(300)).await;
-    // The blocks directory becomes unusable after start (a plain file stands in its place,
-    // which defeats even root): saving fails, the block must still reach the node.
-    let blocks = data.join("blocks");
-    std::fs::remove_dir_all(&blocks).unwrap();
-    std::fs::write(&blocks, b"not a directory").unwrap();
-    let mut client = Client::connect(pool.local_addr()).await;
-    let params = client.handshake("w").await;
-    let hash = mine_block(&mut client, "w", &params, &[3; 8]).await;
-    wait_for("block submitted from memory", async || {
-        best_is(&nodes, &hash).await
-    })
-    .await;
-    pool.shutdown().await;
     std::fs::remove_dir_all(data).unwrap();
 }
