@@ -218,7 +218,11 @@ fn summary() {
         AGENTS as f64 / secs
     );
     rate("TASK_RUNNING updates of the workers", running(&ids), &mut s);
-    rate("offers again from the 10,000 agents (all declined)", offer_events(), &mut s);
+    rate(
+        "offers again from the 10,000 agents (all declined)",
+        offer_events(),
+        &mut s,
+    );
     for seq in 1..=3 {
         rate("reports from the workers", reports(&ids, seq), &mut s);
     }
