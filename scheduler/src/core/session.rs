@@ -39,14 +39,7 @@ impl State {
             out.push(Action::Teardown);
             return;
         }
-        let mut live: Vec<(String, String)> = self
-            .tasks
-            .values()
-            .map(|t| (t.rec.task_id.clone(), t.rec.agent_id.clone()))
-            .collect();
-        live.sort();
-        let ask = self.reconciler.start(live, now);
-        self.push_reconcile(ask, out);
+        self.start_reconcile_round(now, out);
         let mut kills: Vec<(String, Option<String>)> = Vec::new();
         for (id, kill) in &mut self.kills {
             kill.next_at = now + kill.delay;

@@ -22,19 +22,22 @@ impl State {
         out
     }
 
+    /// An explicit reconciliation round over every task we know, sorted for determinism.
+    pub(crate) fn start_reconcile_round(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let mut live: Vec<(String, String)> = self
+            .tasks
+            .values()
+            .map(|t| (t.rec.task_id.clone(), t.rec.agent_id.clone()))
+            .collect();
+        live.sort();
+        let ask = self.reconciler.start(live, now);
+        self.push_reconcile(ask, out);
+    }
+
     fn reconcile_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
         match self.reconciler.on_timeout(now) {
             Some(Due::Retry(ask)) => self.push_reconcile(ask, out),
-            Some(Due::Periodic) => {
-                let mut live: Vec<(String, String)> = self
-                    .tasks
-                    .values()
-                    .map(|t| (t.rec.task_id.clone(), t.rec.agent_id.clone()))
-                    .collect();
-                live.sort();
-                let ask = self.reconciler.start(live, now);
-                self.push_reconcile(ask, out);
-            }
+            Some(Due::Periodic) => self.start_reconcile_round(now, out),
             None => {}
         }
     }

@@ -64,16 +64,7 @@ impl State {
             self.kills.remove(id);
         } else if !self.kills.contains_key(id) {
             let agent = status.agent_id.as_ref().map(|a| a.value.clone());
-            let delay = self.cfg.timing.kill_retry;
-            self.kills.insert(
-                id.to_owned(),
-                PendingKill {
-                    agent_id: agent.clone(),
-                    next_at: now + delay,
-                    delay,
-                },
-            );
-            self.push_kill_call(id, agent, out);
+            self.start_kill(id, agent, now, out);
         }
     }
 
@@ -207,6 +198,12 @@ impl State {
             out.push(Action::Persist(StoreOp::PutTask(task.rec.clone())));
         }
         let agent = Some(task.rec.agent_id.clone());
+        self.start_kill(id, agent, now, out);
+    }
+
+    /// Puts `id` in the pending-kill set (retried with backoff until a terminal update) and
+    /// sends the first KILL.
+    fn start_kill(&mut self, id: &str, agent: Option<String>, now: Instant, out: &mut Vec<Action>) {
         let delay = self.cfg.timing.kill_retry;
         self.kills.insert(
             id.to_owned(),
