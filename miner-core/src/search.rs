@@ -132,12 +132,24 @@ pub struct Miner {
 impl Miner {
     /// Starts a pool of `threads` search threads using `kernel` (as `kernels::select` gives).
     pub fn new(threads: usize, kernel: &'static dyn Kernel) -> Result<Self, SearchError> {
+        Self::with_thread_start(threads, kernel, |_| {})
+    }
+
+    /// As [`Miner::new`], with `start(index)` run first on each search thread (index
+    /// `0..threads`), before it hashes: where a host sets the thread's priority or CPU
+    /// affinity, which Linux keeps per thread.
+    pub fn with_thread_start(
+        threads: usize,
+        kernel: &'static dyn Kernel,
+        start: impl Fn(usize) + Send + Sync + 'static,
+    ) -> Result<Self, SearchError> {
         if threads == 0 {
             return Err(SearchError::NoThreads);
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("miner-{i}"))
+            .start_handler(start)
             .build()
             .map_err(|e| SearchError::Pool(e.to_string()))?;
         let shared = Arc::new(Shared {
