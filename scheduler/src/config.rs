@@ -116,6 +116,9 @@ pub struct ExecutorConfig {
     pub uri: Option<String>,
     /// Replaces the whole CommandInfo (tests run a stand-in executor with it).
     pub command: Option<CommandInfo>,
+    /// Runs the executor in this Docker image (`--docker-image`: ExecutorInfo.container
+    /// DOCKER, network HOST, `IMAGE executor`) instead of fetching a binary.
+    pub docker_image: Option<String>,
     /// The executor's own cpus, taken from the offer besides the task's.
     pub cpus: f64,
     /// The executor's own memory, MB.
@@ -128,6 +131,7 @@ impl Default for ExecutorConfig {
             binary: None,
             uri: None,
             command: None,
+            docker_image: None,
             cpus: 0.05,
             mem: 32.0,
         }

@@ -199,7 +199,12 @@ fn load_executor(cfg: &SchedulerConfig) -> Result<Option<ExecutorFile>, Schedule
     let path = match &cfg.executor.binary {
         Some(p) => p.clone(),
         // Nothing to serve when another URI or a whole command replaces ours.
-        None if cfg.executor.uri.is_some() || cfg.executor.command.is_some() => return Ok(None),
+        None if cfg.executor.uri.is_some()
+            || cfg.executor.command.is_some()
+            || cfg.executor.docker_image.is_some() =>
+        {
+            return Ok(None);
+        }
         None => std::env::current_exe().map_err(|source| SchedulerError::ExecutorBinary {
             path: "(current executable)".into(),
             source,
@@ -210,8 +215,8 @@ fn load_executor(cfg: &SchedulerConfig) -> Result<Option<ExecutorFile>, Schedule
     Ok(Some(ExecutorFile::new(Bytes::from(bytes))))
 }
 
-/// The executor's CommandInfo: the override, or a fetch of `--executor-uri`, or of our own
-/// binary from `advertise_url`.
+/// The executor's CommandInfo: the override, or the image's (`--docker-image`), or a fetch
+/// of `--executor-uri`, or of our own binary from `advertise_url`.
 fn executor_command(
     cfg: &SchedulerConfig,
     advertise_url: &str,
@@ -219,6 +224,8 @@ fn executor_command(
 ) -> Result<proto::v1::CommandInfo, SchedulerError> {
     Ok(match (&cfg.executor.command, &cfg.executor.uri, file) {
         (Some(command), _, _) => command.clone(),
+        // CoreConfig puts the image's own command and container into the ExecutorInfo.
+        _ if cfg.executor.docker_image.is_some() => core::launch::docker_executor_command(),
         (None, Some(uri), _) => core::launch::executor_command(uri),
         (None, None, Some(file)) => core::launch::executor_command(&format!(
             "{advertise_url}/executor/{}/mesos-miner",

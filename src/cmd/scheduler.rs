@@ -67,6 +67,11 @@ pub(crate) struct TaskArgs {
     /// Docker image of `--server p2pool`.
     #[arg(long, default_value = scheduler::P2POOL_IMAGE)]
     pub p2pool_image: String,
+    /// Run the executor in this Docker image (its entrypoint `mesos-miner`; see the
+    /// Dockerfile) instead of fetching the binary: ExecutorInfo.container DOCKER, network
+    /// host. The agents need the Docker containerizer and the image.
+    #[arg(long, env = "MESOS_MINER_DOCKER_IMAGE", value_name = "IMAGE")]
+    pub docker_image: Option<String>,
     /// Pool of `--server external` (stratum+tcp:// or stratum+ssl://).
     #[arg(long, env = "MESOS_MINER_POOL_URL")]
     pub pool_url: Option<String>,
@@ -127,7 +132,11 @@ pub(crate) struct Args {
     #[arg(long, env = "MESOS_MINER_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
     /// Fetch the executor from here instead of from this scheduler.
-    #[arg(long, env = "MESOS_MINER_EXECUTOR_URI")]
+    #[arg(
+        long,
+        env = "MESOS_MINER_EXECUTOR_URI",
+        conflicts_with = "docker_image"
+    )]
     pub executor_uri: Option<String>,
     /// FrameworkInfo.name.
     #[arg(long, default_value = "mesos-miner")]
@@ -181,6 +190,14 @@ impl TaskArgs {
         demo_default: bool,
     ) -> Result<(), UsageError> {
         cfg.server = self.server_config(demo_default)?;
+        cfg.executor.docker_image = match self.docker_image.as_deref() {
+            Some(image) if image.is_empty() || image.contains(char::is_whitespace) => {
+                return Err(UsageError(format!(
+                    "--docker-image {image:?}: not an image name"
+                )));
+            }
+            image => image.map(str::to_owned),
+        };
         let w = &mut cfg.worker;
         w.mem = self.worker_mem;
         w.cpus = self.worker_cpus;
@@ -469,5 +486,25 @@ mod tests {
         );
         assert_eq!(node.worker.user, "bcrt1q");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn docker_image_goes_to_the_executor_config_and_excludes_executor_uri() {
+        let cfg = parse(&["--demo", "--docker-image", "localhost/mesos-miner:dev"]).unwrap();
+        assert_eq!(
+            cfg.executor.docker_image.as_deref(),
+            Some("localhost/mesos-miner:dev")
+        );
+        assert_eq!(parse(&["--demo"]).unwrap().executor.docker_image, None);
+        let both = parse(&[
+            "--demo",
+            "--docker-image",
+            "img",
+            "--executor-uri",
+            "http://x/mesos-miner",
+        ]);
+        assert!(both.is_err());
+        assert!(parse(&["--demo", "--docker-image", "a b"]).is_err());
+        assert!(parse(&["--demo", "--docker-image", ""]).is_err());
     }
 }

@@ -1,10 +1,12 @@
 //! TaskInfos as the executor contract (`proto::framework`) and the original framework want
 //! them: worker and builtin-server tasks on our custom executor (one executor per task,
-//! `exec-<task id>`), the p2pool server as the original's Docker task.
+//! `exec-<task id>`), the p2pool server as the original's Docker task. With
+//! `--docker-image` the executor itself runs in the project's image instead of being fetched.
 
 use proto::framework::{ServerSpec, TaskKind, TaskSpec, WorkerSpec};
 use proto::resources::{allocate, cpus, mem, ports};
 use proto::v1::command_info::Uri;
+use proto::v1::container_info::docker_info::Network;
 use proto::v1::container_info::{DockerInfo, Type as ContainerType};
 use proto::v1::executor_info::Type as ExecutorType;
 use proto::v1::{
@@ -34,6 +36,33 @@ pub fn executor_command(uri: &str) -> CommandInfo {
     }
 }
 
+/// The executor's CommandInfo inside the project's image. Mesos's Docker containerizer runs
+/// `docker run … IMAGE [value] [arguments…]` when shell is false, so the image's
+/// `ENTRYPOINT ["mesos-miner"]` gets `executor`: the same `mesos-miner executor` as the
+/// fetched binary, with nothing to fetch (Mesos `src/docker/docker.cpp`, `RunOptions::create`).
+pub fn docker_executor_command() -> CommandInfo {
+    CommandInfo {
+        shell: Some(false),
+        arguments: vec!["executor".into()],
+        ..CommandInfo::default()
+    }
+}
+
+/// `ExecutorInfo.container` for `image`: DOCKER with host networking, so the executor reaches
+/// the agent at `MESOS_AGENT_ENDPOINT` and the builtin server's Stratum port is the offered
+/// host port, exactly as with the fetched binary.
+pub fn docker_container(image: &str) -> ContainerInfo {
+    ContainerInfo {
+        r#type: ContainerType::Docker as i32,
+        docker: Some(DockerInfo {
+            image: image.to_owned(),
+            network: Some(Network::Host as i32),
+            ..DockerInfo::default()
+        }),
+        ..ContainerInfo::default()
+    }
+}
+
 /// `exec-<task id>`: one executor per task, so one crash takes only its own task.
 pub fn executor_id(task_id: &str) -> String {
     format!("exec-{task_id}")
@@ -54,6 +83,7 @@ fn executor(cfg: &CoreConfig, fid: &FrameworkId, task_id: &str, role: &str) -> E
         executor_id: ExecutorId::new(executor_id(task_id)),
         framework_id: Some(fid.clone()),
         command: Some(cfg.executor_command.clone()),
+        container: cfg.executor_container.clone(),
         resources: allocate(vec![cpus(c), mem(m)], role),
         name: Some("mesos-miner executor".into()),
         ..ExecutorInfo::default()

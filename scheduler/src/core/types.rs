@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use proto::scheduler::{Call, Event};
-use proto::v1::{CommandInfo, FrameworkInfo};
+use proto::v1::{CommandInfo, ContainerInfo, FrameworkInfo};
 
 use super::offers::{ServerSize, Sizes};
 use super::task::TaskRecord;
@@ -81,6 +81,8 @@ pub struct CoreConfig {
     pub sizes: Sizes,
     /// The executor's CommandInfo (fetch URI, `./mesos-miner executor`).
     pub executor_command: CommandInfo,
+    /// The executor's container (`--docker-image`); `None` = the agent's default.
+    pub executor_container: Option<ContainerInfo>,
     /// Report interval put into every task spec, ms.
     pub report_interval_ms: u64,
     /// Timers.
@@ -88,7 +90,8 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
-    /// From the scheduler configuration, the FrameworkInfo and the executor command.
+    /// From the scheduler configuration, the FrameworkInfo and the executor command; with
+    /// a Docker image the image's own executor replaces `executor_command`.
     pub fn new(
         cfg: &SchedulerConfig,
         framework_info: FrameworkInfo,
@@ -125,7 +128,16 @@ impl CoreConfig {
                 worker_cpus: cfg.worker.cpus,
                 worker_min_cpus: cfg.worker.min_cpus,
             },
-            executor_command,
+            // As `executor_command` in lib.rs: an explicit command wins, then the image's.
+            executor_command: match (&cfg.executor.command, &cfg.executor.docker_image) {
+                (None, Some(_)) => super::launch::docker_executor_command(),
+                _ => executor_command,
+            },
+            executor_container: cfg
+                .executor
+                .docker_image
+                .as_deref()
+                .map(super::launch::docker_container),
             report_interval_ms: u64::try_from(cfg.report_interval.as_millis()).unwrap_or(5_000),
             timing: cfg.timing.clone(),
         }

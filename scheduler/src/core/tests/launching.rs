@@ -313,3 +313,49 @@ fn p2pool_is_the_original_docker_task_and_its_refusal_backs_off() {
         h.tick(t);
     }
 }
+
+#[test]
+fn docker_image_runs_the_executor_in_the_image_without_a_fetch() {
+    let mut h = Harness::new(config(|c| {
+        c.executor.docker_image = Some("localhost/mesos-miner:dev".into());
+    }));
+    h.subscribe();
+    let out = h.event(ev::offers(vec![offer(
+        "o1",
+        "a0",
+        4.0,
+        4096.0,
+        &[31000, 31001],
+    )]));
+    let server = launched(&out).pop().expect("the server task");
+    let exec = server.executor.as_ref().expect("our executor");
+    let container = exec.container.as_ref().expect("ExecutorInfo.container");
+    assert_eq!(
+        container.r#type,
+        proto::v1::container_info::Type::Docker as i32
+    );
+    let docker = container.docker.as_ref().expect("DockerInfo");
+    assert_eq!(docker.image, "localhost/mesos-miner:dev");
+    assert_eq!(
+        docker.network,
+        Some(proto::v1::container_info::docker_info::Network::Host as i32)
+    );
+    // `docker run IMAGE executor` under ENTRYPOINT ["mesos-miner"]: nothing fetched.
+    let cmd = exec.command.as_ref().unwrap();
+    assert_eq!(cmd.shell, Some(false));
+    assert_eq!(cmd.value, None);
+    assert_eq!(cmd.arguments, vec!["executor"]);
+    assert!(cmd.uris.is_empty(), "{:?}", cmd.uris);
+    // The task itself stays a plain task on that executor.
+    assert!(server.container.is_none());
+    assert!(server.command.is_none());
+}
+
+#[test]
+fn without_docker_image_the_executor_has_no_container() {
+    let mut h = Harness::new(config(|_| {}));
+    h.subscribe();
+    let out = h.event(ev::offers(vec![offer("o1", "a0", 4.0, 4096.0, &[31000])]));
+    let server = launched(&out).pop().expect("the server task");
+    assert!(server.executor.as_ref().unwrap().container.is_none());
+}
