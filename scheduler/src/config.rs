@@ -53,6 +53,8 @@ pub struct SchedulerConfig {
     pub worker: WorkerConfig,
     /// Milliseconds between executor reports, put into every task spec.
     pub report_interval: Duration,
+    /// Between two points of the hashrate history (`/api/history`, 10 s).
+    pub history_interval: Duration,
     /// Timers and limits.
     pub timing: Timing,
 }
@@ -69,6 +71,7 @@ impl Default for SchedulerConfig {
             server: ServerConfig::default(),
             worker: WorkerConfig::default(),
             report_interval: Duration::from_secs(5),
+            history_interval: crate::history::DEFAULT_INTERVAL,
             timing: Timing::default(),
         }
     }

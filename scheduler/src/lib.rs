@@ -1,11 +1,13 @@
 //! The Mesos framework of mesos-miner: a scheduler on the Mesos v1 HTTP API that launches
 //! one pool server task and one worker per agent on our custom executor, keeps them
 //! running through every failure Mesos can report, aggregates the executors' hashrate
-//! reports, and serves a web page, `/api/state`, `/metrics` and its own executable.
+//! reports, and serves a web page, `/api/state`, `/api/history`, `/metrics` and its own
+//! executable.
 //!
 //! Owns: the decisions as a pure reducer ([`core`]: offers, launches, status updates,
 //! reconciliation, kills, backoff, reports), the state dir ([`store`]), the HTTP driver
-//! ([`driver`]: subscription, redirects, watchdog, calls), the views ([`view`], [`web`]).
+//! ([`driver`]: subscription, redirects, watchdog, calls), the views ([`view`], [`web`]) and
+//! what they show over time ([`history`]).
 //! Does not own: the wire types and RecordIO (`proto`), the executor, any hashing code (this
 //! crate never links miner-core or pool), flag parsing (the binary).
 //!
@@ -34,6 +36,7 @@ pub mod config;
 pub mod core;
 pub mod driver;
 pub mod error;
+pub mod history;
 pub mod store;
 mod sys;
 pub mod view;
@@ -268,9 +271,10 @@ pub async fn start(
     let info = framework_info(&config, &advertise_url);
     let now = Instant::now();
     let core = State::new(CoreConfig::new(&config, info, command), persisted, now);
-    let shared = Shared::new(core, executor);
+    let shared = Shared::new(core, executor, config.history_interval);
     let stop = shutdown.child_token();
     let web = web::spawn(listener, shared.clone(), stop.clone());
+    history::spawn(shared.clone(), stop.clone());
     let client = driver::http::MasterClient::new(
         auth_header(&config)?,
         config.timing.subscribe_timeout,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ServerConfig;
 use crate::core::State;
 use crate::core::task::Task;
+pub use crate::history::changes::ChangeView;
 
 /// `GET /api/state`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,9 @@ pub struct StateView {
     pub agents: Vec<AgentView>,
     /// Every task we track, server first.
     pub tasks: Vec<TaskView>,
+    /// The last task state changes, newest first (at most 100).
+    #[serde(default)]
+    pub changes: Vec<ChangeView>,
 }
 
 /// The pool server.
@@ -47,6 +51,13 @@ pub struct ServerView {
     pub connections: Option<u64>,
     /// Blocks found by every server task of this framework.
     pub blocks_found: u64,
+    /// The height the builtin server mines on (none in demo mode or before a template).
+    #[serde(default)]
+    pub node_height: Option<u64>,
+    /// The node's state as the builtin server reports it (`ok`, `connecting`, `error: …`,
+    /// `demo`).
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 /// Cluster totals.
@@ -193,6 +204,7 @@ impl State {
             cluster,
             agents: agents.into_values().collect(),
             tasks: tasks.iter().map(|t| task_view(t, now)).collect(),
+            changes: self.changes.view(now),
         }
     }
 
@@ -223,11 +235,10 @@ impl State {
                 view.task_id = Some(task.rec.task_id.clone());
                 view.state = Some(task.state.as_str_name().to_owned());
                 view.url = Some(task.rec.pool_url.clone());
-                view.connections = task
-                    .sample
-                    .as_ref()
-                    .and_then(|s| s.server.as_ref())
-                    .map(|s| s.connections);
+                let server = task.sample.as_ref().and_then(|s| s.server.as_ref());
+                view.connections = server.map(|s| s.connections);
+                view.node_height = server.and_then(|s| s.height);
+                view.node = server.map(|s| s.node.to_string());
             }
             None => {
                 if let Some((id, state)) = &self.last_server {

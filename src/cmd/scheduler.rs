@@ -99,6 +99,9 @@ pub(crate) struct TaskArgs {
     /// Seconds between executor reports.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub report_interval: f64,
+    /// Seconds between two points of the web page's hashrate history (/api/history).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub history_interval: f64,
     /// Refuse filter of declined offers.
     #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
     pub refuse_seconds: f64,
@@ -216,6 +219,7 @@ impl TaskArgs {
         w.password = self.worker_password.clone();
         w.kernel = self.kernel.clone();
         cfg.report_interval = seconds("report-interval", self.report_interval)?;
+        cfg.history_interval = seconds("history-interval", self.history_interval)?;
         cfg.timing.refuse = seconds("refuse-seconds", self.refuse_seconds)?;
         cfg.timing.unreachable_grace = seconds("unreachable-grace", self.unreachable_grace)?;
         Ok(())

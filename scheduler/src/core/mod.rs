@@ -74,6 +74,8 @@ pub struct State {
     pub(crate) last_error: Option<String>,
     pub(crate) stats: Stats,
     pub(crate) retired: Retired,
+    /// The last state changes, for the page.
+    pub(crate) changes: crate::history::changes::Changes,
 }
 
 impl State {
@@ -109,6 +111,7 @@ impl State {
             last_error: None,
             stats: Stats::default(),
             retired: Retired::default(),
+            changes: Default::default(),
         };
         for rec in persisted.tasks {
             state.recover(rec, now);

@@ -75,6 +75,10 @@ pub struct ServerSample {
     pub blocks_accepted: u64,
     /// Shares accepted and rejected by the pool (cumulative).
     pub shares: [u64; 2],
+    /// The height being mined (none in demo mode or before the first template).
+    pub height: Option<u64>,
+    /// The node's state as the pool sees it (`ok`, `connecting`, `error: …`, `demo`).
+    pub node: Box<str>,
 }
 
 impl Sample {
@@ -99,6 +103,8 @@ impl Sample {
                     blocks_found: s.blocks_found,
                     blocks_accepted: s.blocks_accepted,
                     shares: [s.shares_accepted, s.shares_rejected],
+                    height: s.height,
+                    node: truncate(&s.node, 128).into(),
                 })
             }),
         }

@@ -40,6 +40,9 @@ impl State {
                     if let Some(u) = uuid {
                         task.remember(u);
                     }
+                    if task.state != state {
+                        self.changes.record(task, state, &status, now);
+                    }
                     self.apply(&id, state, &status, now, out);
                 }
             }
