@@ -47,6 +47,9 @@ pub struct ClusterConfig {
     pub standby_masters: usize,
     /// How long a promoted standby answers 503 "Master has not finished recovery".
     pub failover_recovery: Duration,
+    /// Bytes a subscription (scheduler or executor) may leave unread before the cluster
+    /// cuts it off; bounds what a client that never reads can make the cluster hold.
+    pub max_stream_backlog: usize,
 }
 
 impl Default for ClusterConfig {
@@ -69,6 +72,7 @@ impl Default for ClusterConfig {
             tick: Duration::from_millis(50),
             standby_masters: 0,
             failover_recovery: Duration::from_secs(1),
+            max_stream_backlog: 64 << 20,
         }
     }
 }
@@ -111,7 +115,10 @@ impl LocalCluster {
         let listener = TcpListener::bind(("127.0.0.1", cfg.master.port)).await?;
         let mut mcfg = cfg.master.clone();
         mcfg.port = listener.local_addr()?.port();
-        let shared = Shared::new(Core::new(mcfg, Wall::system(), Ids::Os));
+        let shared = Shared::new(
+            Core::new(mcfg, Wall::system(), Ids::Os),
+            cfg.max_stream_backlog,
+        );
         let master = serve(listener, http::master_router(shared.clone(), 0)).await;
         let ticker = driver::spawn_ticker(shared.clone(), cfg.tick);
         let cluster = LocalCluster {

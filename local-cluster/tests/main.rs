@@ -7,4 +7,5 @@ mod common;
 mod end_to_end;
 mod faults;
 mod fidelity;
+mod limits;
 mod scheduler_api;

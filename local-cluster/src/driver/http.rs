@@ -94,6 +94,9 @@ async fn handle(
     };
     let shared = ep.shared.clone();
     let mut st = shared.lock();
+    if req.body.len() >= super::LARGE_REQUEST {
+        st.trim_due = true;
+    }
     let now = super::now();
     let reply = match &ep.target {
         Target::Master(i) => st.core.scheduler_request(*i, &req, now),
@@ -123,9 +126,10 @@ fn stream(
     format: wire::Format,
     mesos_stream_id: Option<String>,
 ) -> Response {
-    let rx = st.open_stream(id, format);
+    let (rx, backlog) = st.open_stream(id, format);
     let body = Body::from_stream(Watched {
         rx,
+        backlog,
         id,
         shared: Some(shared.clone()),
     });
@@ -159,6 +163,7 @@ fn text(code: u16, body: &str) -> Response {
 /// `stream_closed`; for streams the core itself closed that is a no-op.
 struct Watched {
     rx: mpsc::UnboundedReceiver<Result<Bytes, io::Error>>,
+    backlog: super::Backlog,
     id: u64,
     shared: Option<Arc<Shared>>,
 }
@@ -167,7 +172,12 @@ impl Stream for Watched {
     type Item = Result<Bytes, io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        let item = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(Ok(bytes))) = &item {
+            self.backlog
+                .fetch_sub(bytes.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+        item
     }
 }
 
@@ -178,7 +188,10 @@ impl Drop for Watched {
             // Not from inside the drop: the lock may be held by whoever dropped us.
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
-                    shared.with_core(|core, now| core.stream_closed(id, now));
+                    let mut st = shared.lock();
+                    st.core.stream_closed(id, super::now());
+                    st.trim_due = true;
+                    st.dispatch(&shared);
                 });
             }
         }

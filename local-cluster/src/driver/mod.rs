@@ -8,6 +8,7 @@ pub(crate) mod process;
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -20,10 +21,27 @@ use crate::wire::{self, Format};
 /// Sender half of a subscription body.
 pub(crate) type StreamTx = mpsc::UnboundedSender<Result<Bytes, io::Error>>;
 
+/// Bytes queued on a subscription and not yet taken by hyper (shared with the body).
+pub(crate) type Backlog = Arc<AtomicUsize>;
+
+/// One open subscription body.
+struct OpenStream {
+    tx: StreamTx,
+    format: Format,
+    backlog: Backlog,
+}
+
 /// The core plus the I/O handles its outputs refer to.
 pub(crate) struct State {
     pub core: Core,
-    streams: HashMap<u64, (StreamTx, Format)>,
+    streams: HashMap<u64, OpenStream>,
+    /// A subscriber that lets more than this many bytes pile up unread is cut off (its
+    /// framework is then disconnected, as after a broken connection), so one client that
+    /// never reads cannot grow the cluster's memory without bound.
+    max_backlog: usize,
+    /// Set after a large request or a closed stream: the ticker then hands freed memory
+    /// back to the operating system (see [`release_memory`]).
+    pub(crate) trim_due: bool,
     /// container → process group id of its running process.
     pub(crate) children: HashMap<String, u32>,
     /// Signals for containers whose process is not registered yet (still fetching or
@@ -40,11 +58,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(core: Core) -> Arc<Shared> {
+    pub(crate) fn new(core: Core, max_backlog: usize) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State {
                 core,
                 streams: HashMap::new(),
+                max_backlog,
+                trim_due: false,
                 children: HashMap::new(),
                 pending_signals: HashMap::new(),
                 closed: false,
@@ -73,39 +93,60 @@ impl State {
         &mut self,
         id: u64,
         format: Format,
-    ) -> mpsc::UnboundedReceiver<Result<Bytes, io::Error>> {
+    ) -> (mpsc::UnboundedReceiver<Result<Bytes, io::Error>>, Backlog) {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.streams.insert(id, (tx, format));
-        rx
+        let backlog = Backlog::default();
+        let open = OpenStream {
+            tx,
+            format,
+            backlog: backlog.clone(),
+        };
+        self.streams.insert(id, open);
+        (rx, backlog)
+    }
+
+    /// Queues `event` on stream `id`, or cuts the stream when its unread backlog is full.
+    fn send_event<M: proto::Message + prost::Name>(&mut self, id: u64, event: &M) {
+        let Some(open) = self.streams.get(&id) else {
+            return;
+        };
+        let record = wire::record(open.format, event);
+        let queued = open.backlog.load(Ordering::Relaxed);
+        if queued.saturating_add(record.len()) > self.max_backlog {
+            tracing::warn!(
+                stream = id,
+                queued,
+                "subscriber is not reading its stream; cutting it off"
+            );
+            self.abort(id);
+            return;
+        }
+        open.backlog.fetch_add(record.len(), Ordering::Relaxed);
+        let _ = open.tx.send(Ok(record));
+    }
+
+    /// Ends stream `id` with an error item: hyper drops the connection without a terminator.
+    fn abort(&mut self, id: u64) {
+        if let Some(open) = self.streams.remove(&id) {
+            let _ = open.tx.send(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "stream cut",
+            )));
+        }
     }
 
     /// Executes every pending output of the core.
     pub(crate) fn dispatch(&mut self, shared: &Arc<Shared>) {
         for out in self.core.take_outputs() {
             match out {
-                Out::SchedEvent { stream, event } => {
-                    if let Some((tx, format)) = self.streams.get(&stream) {
-                        let _ = tx.send(Ok(wire::record(*format, &event)));
-                    }
-                }
-                Out::ExecEvent { conn, event } => {
-                    if let Some((tx, format)) = self.streams.get(&conn) {
-                        let _ = tx.send(Ok(wire::record(*format, &event)));
-                    }
-                }
+                Out::SchedEvent { stream, event } => self.send_event(stream, &event),
+                Out::ExecEvent { conn, event } => self.send_event(conn, &event),
                 // Dropping the sender ends the body: hyper writes the chunk terminator.
                 Out::Close { stream } => {
                     self.streams.remove(&stream);
                 }
                 // An error item makes hyper drop the connection without a terminator.
-                Out::Abort { stream } => {
-                    if let Some((tx, _)) = self.streams.remove(&stream) {
-                        let _ = tx.send(Err(io::Error::new(
-                            io::ErrorKind::ConnectionAborted,
-                            "stream cut",
-                        )));
-                    }
-                }
+                Out::Abort { stream } => self.abort(stream),
                 Out::Launch { container, spec } => {
                     tokio::spawn(process::run(shared.clone(), container, spec));
                 }
@@ -139,14 +180,47 @@ pub(crate) fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// Requests at least this large mark memory to be released afterwards.
+pub(crate) const LARGE_REQUEST: usize = 256 << 10;
+
+/// At most one release per this interval.
+const TRIM_EVERY: Duration = Duration::from_secs(1);
+
+/// Returns the allocator's free memory to the operating system. A call with 100,000 tasks
+/// or a megabytes-large FrameworkInfo briefly needs hundreds of MB; glibc keeps that in its
+/// per-thread arenas after it is freed, so without this the cluster's RSS would stay at
+/// the high-water mark of the worst request it ever got.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas under their locks; it takes no
+    // pointers from us and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Ticks the core every `every` until the returned handle is aborted.
 pub(crate) fn spawn_ticker(shared: Arc<Shared>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_trim = tokio::time::Instant::now();
         loop {
             interval.tick().await;
-            shared.with_core(|core, now| core.handle_timeout(now));
+            let trim = {
+                let mut st = shared.lock();
+                st.core.handle_timeout(now());
+                st.dispatch(&shared);
+                let due = st.trim_due && last_trim.elapsed() >= TRIM_EVERY;
+                if due {
+                    st.trim_due = false;
+                }
+                due
+            };
+            if trim {
+                last_trim = tokio::time::Instant::now();
+                release_memory();
+            }
         }
     })
 }
