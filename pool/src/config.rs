@@ -43,6 +43,10 @@ pub struct PoolConfig {
     pub session: ServerConfig,
     /// Most simultaneous Stratum connections.
     pub max_connections: usize,
+    /// Most simultaneous connections from one IP address; 0: no limit.
+    pub max_connections_per_ip: usize,
+    /// Loopback peers are not held to `max_connections_per_ip`.
+    pub loopback_unlimited: bool,
     /// Limits of one connection.
     pub limits: ConnLimits,
     /// Template polling period (new mempool transactions).
@@ -56,7 +60,9 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
-    /// The defaults: 1024 connections, 600 s idle timeout, 5 s polling, 30 s job refresh.
+    /// The defaults: 1024 connections (64 per address, loopback included), 600 s idle
+    /// timeout, 10 s to subscribe and authorize, 10 s per line, 5 s polling, 30 s job
+    /// refresh.
     pub fn new(backend: Backend, payout_address: Option<String>, data_dir: PathBuf) -> Self {
         PoolConfig {
             backend,
@@ -65,9 +71,13 @@ impl PoolConfig {
             pool_tag: "/mesos-miner/".to_string(),
             session: ServerConfig::default(),
             max_connections: 1024,
+            max_connections_per_ip: 64,
+            loopback_unlimited: false,
             limits: ConnLimits {
                 max_line: stratum::DEFAULT_MAX_LINE,
                 idle_timeout: Duration::from_secs(600),
+                handshake_timeout: Duration::from_secs(10),
+                line_timeout: Duration::from_secs(10),
                 max_protocol_errors: 20,
             },
             poll_interval: Duration::from_secs(5),
@@ -142,8 +152,16 @@ pub struct PoolOptions {
     pub extranonce2_size: u8,
     /// Most simultaneous connections (at least 1).
     pub max_connections: usize,
+    /// Most simultaneous connections from one IP address (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// Loopback peers are not held to `max_connections_per_ip`.
+    pub loopback_unlimited: bool,
     /// Drop a connection silent for this many seconds.
     pub idle_timeout: f64,
+    /// Drop a connection not subscribed and authorized this many seconds after connecting.
+    pub handshake_timeout: f64,
+    /// Drop a connection whose line is not complete this many seconds after its first byte.
+    pub line_timeout: f64,
     /// Longest Stratum line accepted, bytes (at least 256).
     pub max_line: usize,
     /// getblocktemplate polling period, seconds.
@@ -167,7 +185,11 @@ impl Default for PoolOptions {
             share_interval: 10.0,
             extranonce2_size: 8,
             max_connections: 1024,
+            max_connections_per_ip: 64,
+            loopback_unlimited: false,
             idle_timeout: 600.0,
+            handshake_timeout: 10.0,
+            line_timeout: 10.0,
             max_line: stratum::DEFAULT_MAX_LINE,
             poll_interval: 5.0,
         }
@@ -193,7 +215,11 @@ impl PoolOptions {
         c.pool_tag = self.pool_tag.clone();
         c.session = self.session()?;
         c.max_connections = self.max_connections.max(1);
+        c.max_connections_per_ip = self.max_connections_per_ip;
+        c.loopback_unlimited = self.loopback_unlimited;
         c.limits.idle_timeout = seconds("idle-timeout", self.idle_timeout)?;
+        c.limits.handshake_timeout = seconds("handshake-timeout", self.handshake_timeout)?;
+        c.limits.line_timeout = seconds("line-timeout", self.line_timeout)?;
         c.limits.max_line = self.max_line.max(256);
         c.poll_interval = seconds("poll-interval", self.poll_interval)?;
         Ok(c)

@@ -3,8 +3,8 @@
 //! a block"). The notify is the `stratum` crate's type; the header, coinbase and merkle
 //! arithmetic are `miner-core`'s, the same code the miner hashes with.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use bitcoin::ScriptBuf;
 use miner_core::Target;
@@ -59,6 +59,59 @@ pub struct TemplateJob {
     pub txs: Arc<Vec<Tx>>,
     /// The target a hash must meet to be a block (from the template's nbits).
     pub network_target: Target,
+    /// Shares accepted for this job on any connection (issue 11 hole 2).
+    pub seen: SeenShares,
+}
+
+/// Most shares remembered per job: at 30 s per job that is over 30,000 shares a second, far
+/// beyond what vardiff lets miners send; about 16 MB when full.
+pub const MAX_SEEN_PER_JOB: usize = 1 << 20;
+
+/// The accepted shares of one job, pool-wide, for as long as the job is in the book: a share
+/// replayed on another connection (a resumed session gets the same extranonce1) or under
+/// another worker name is a duplicate. Keyed by the share's header hash, which covers the
+/// extranonce1 (in the coinbase), extranonce2, ntime, nonce and version; 64 of its low bits
+/// are kept (the high bits are the zeros every share has).
+#[derive(Debug, Default)]
+pub struct SeenShares(Mutex<HashSet<u64>>);
+
+/// Why a share cannot be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SeenError {
+    /// The same header was accepted before (on any connection).
+    #[error("duplicate share")]
+    Duplicate,
+    /// [`MAX_SEEN_PER_JOB`] shares were recorded for this job; the next job has room.
+    #[error("too many shares for this job")]
+    Full,
+}
+
+impl SeenShares {
+    /// Records the share whose header hashes to `hash` (internal byte order).
+    pub fn record(&self, hash: &[u8; 32]) -> Result<(), SeenError> {
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&hash[..8]);
+        let key = u64::from_le_bytes(low);
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&key) {
+            return Err(SeenError::Duplicate);
+        }
+        if seen.len() >= MAX_SEEN_PER_JOB {
+            return Err(SeenError::Full);
+        }
+        seen.insert(key);
+        Ok(())
+    }
+
+    /// Shares recorded so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// No share recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A share rebuilt into a header.
@@ -110,6 +163,7 @@ impl TemplateJob {
             segwit: coinbase.segwit,
             txs: Arc::new(template.txs.clone()),
             network_target,
+            seen: SeenShares::default(),
         })
     }
 

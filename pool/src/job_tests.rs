@@ -40,6 +40,7 @@ fn job_a() -> TemplateJob {
         segwit: false,
         txs: Arc::new(Vec::new()),
         network_target: Target::from_compact(0x1b04864c).unwrap(),
+        seen: SeenShares::default(),
     }
 }
 

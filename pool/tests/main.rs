@@ -4,5 +4,6 @@
 //! MESOS_MINER_BITCOIND). The raw Stratum client is testkit's.
 
 mod demo;
+mod hostile;
 mod regtest;
 mod regtest_blocks;

@@ -65,9 +65,21 @@ pub(crate) struct Args {
     /// Most simultaneous Stratum connections.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Most simultaneous Stratum connections from one IP address (0: no limit).
+    #[arg(long, default_value_t = 64)]
+    max_connections_per_ip: usize,
+    /// Do not hold loopback peers to --max-connections-per-ip (many local miners).
+    #[arg(long)]
+    loopback_unlimited: bool,
     /// Drop a connection silent for this long.
     #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
     idle_timeout: f64,
+    /// Drop a connection that has not subscribed and authorized this long after connecting.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    handshake_timeout: f64,
+    /// Drop a connection whose line is not complete this long after its first byte.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    line_timeout: f64,
     /// Longest Stratum line accepted, bytes.
     #[arg(long, default_value_t = stratum::DEFAULT_MAX_LINE)]
     max_line: usize,
@@ -94,7 +106,11 @@ impl Args {
             share_interval: self.share_interval,
             extranonce2_size: self.extranonce2_size,
             max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            loopback_unlimited: self.loopback_unlimited,
             idle_timeout: self.idle_timeout,
+            handshake_timeout: self.handshake_timeout,
+            line_timeout: self.line_timeout,
             max_line: self.max_line,
             poll_interval: self.poll_interval,
         }

@@ -1,9 +1,10 @@
 //! One tokio task per Stratum connection: read bytes → line codec → server session (with the
-//! pool's hooks) → write what it returns. Bounded: line length, idle time, and a client that
-//! sends garbage is dropped without touching the others.
+//! pool's hooks) → write what it returns. Bounded: line length, idle time, the time to
+//! subscribe and authorize, the time to finish a line once begun (a client trickling a byte
+//! every few seconds is dropped: issue 11 hole 6), and a client that sends garbage is dropped
+//! without touching the others.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use stratum::methods::Notify;
@@ -14,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::admit::Slot;
 use super::shared::{Hooks, Shared, lock};
 use crate::job::TemplateJob;
 
@@ -24,6 +26,11 @@ pub struct ConnLimits {
     pub max_line: usize,
     /// A client silent for this long is dropped.
     pub idle_timeout: Duration,
+    /// A client that has not both subscribed and authorized this long after connecting is
+    /// dropped.
+    pub handshake_timeout: Duration,
+    /// A line must be complete this long after its first byte arrived.
+    pub line_timeout: Duration,
     /// Malformed lines tolerated before the client is dropped.
     pub max_protocol_errors: u64,
 }
@@ -33,6 +40,10 @@ pub struct ConnLimits {
 enum End {
     Closed,
     Idle,
+    /// No subscribe + authorize within `handshake_timeout`.
+    Handshake,
+    /// A line not finished within `line_timeout`.
+    SlowLine,
     Malformed(String),
     Shutdown,
     Io(String),
@@ -55,16 +66,19 @@ fn mark_new_tip(notify: &mut Notify, last_prevhash: &mut Option<PrevHash>) {
 
 /// Serves one connection until it closes, misbehaves, idles out or the pool shuts down.
 /// Runs in the connection's span (peer address; extranonce1 once granted).
+/// `slot` is this connection's place in the connection counts, given back when it ends.
 pub(crate) async fn serve(
     stream: TcpStream,
-    shared: Arc<Shared>,
+    slot: Slot,
     session_config: ServerConfig,
     limits: ConnLimits,
     shutdown: CancellationToken,
 ) {
+    let shared = slot.shared().clone();
     let mut conn = Conn::new(stream, &shared, session_config, limits.max_line);
     let end = conn.run(&limits, &shutdown).await;
     conn.close(end).await;
+    drop(slot);
 }
 
 /// One connection's driver state: the socket, the line codec, the session with the pool's
@@ -78,6 +92,8 @@ struct Conn<'a> {
     buf: Vec<u8>,
     jobs: watch::Receiver<Option<Arc<TemplateJob>>>,
     last_prevhash: Option<PrevHash>,
+    /// When the first byte of a line not yet finished arrived.
+    partial_since: Option<tokio::time::Instant>,
 }
 
 /// What woke the connection up.
@@ -107,6 +123,7 @@ impl<'a> Conn<'a> {
             buf: vec![0u8; 4096],
             jobs: shared.job_tx.subscribe(),
             last_prevhash: None,
+            partial_since: None,
         };
         conn.send_current_job();
         conn
@@ -117,9 +134,11 @@ impl<'a> Conn<'a> {
         // Idle = nothing received for `idle_timeout`. A deadline, not a per-read timeout:
         // jobs sent every `job_refresh` restart the select loop and must not keep a silent
         // client.
-        let mut idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
+        let start = tokio::time::Instant::now();
+        let mut idle_deadline = start + limits.idle_timeout;
         loop {
-            match self.wait(idle_deadline, shutdown).await {
+            let deadline = self.deadline(limits, start, idle_deadline);
+            match self.wait(deadline, shutdown).await {
                 Wake::Read(n) => {
                     idle_deadline = tokio::time::Instant::now() + limits.idle_timeout;
                     self.handle_bytes(n);
@@ -140,9 +159,30 @@ impl<'a> Conn<'a> {
         }
     }
 
+    /// The earliest of the deadlines that apply now, with the reason it ends the connection:
+    /// idle, the handshake (until subscribed and authorized), the line begun.
+    fn deadline(
+        &self,
+        limits: &ConnLimits,
+        start: tokio::time::Instant,
+        idle: tokio::time::Instant,
+    ) -> (tokio::time::Instant, End) {
+        let mut earliest = (idle, End::Idle);
+        let handshaken = self.session.grant().is_some() && !self.session.workers().is_empty();
+        if !handshaken && start + limits.handshake_timeout < earliest.0 {
+            earliest = (start + limits.handshake_timeout, End::Handshake);
+        }
+        if let Some(since) = self.partial_since
+            && since + limits.line_timeout < earliest.0
+        {
+            earliest = (since + limits.line_timeout, End::SlowLine);
+        }
+        earliest
+    }
+
     async fn wait(
         &mut self,
-        idle_deadline: tokio::time::Instant,
+        (deadline, reason): (tokio::time::Instant, End),
         shutdown: &CancellationToken,
     ) -> Wake {
         tokio::select! {
@@ -155,14 +195,24 @@ impl<'a> Conn<'a> {
                 Ok(()) => Wake::Job,
                 Err(_) => Wake::End(End::Shutdown),
             },
-            _ = tokio::time::sleep_until(idle_deadline) => Wake::End(End::Idle),
+            _ = tokio::time::sleep_until(deadline) => Wake::End(reason),
             _ = shutdown.cancelled() => Wake::End(End::Shutdown),
         }
     }
 
     /// Feeds `n` bytes just read to the codec and every whole line to the session.
     fn handle_bytes(&mut self, n: usize) {
-        self.codec.feed(&self.buf[..n]);
+        let bytes = &self.buf[..n];
+        // The line clock runs from the first byte after a newline: a line finished in this
+        // read stops it, a remainder after the last newline starts it again.
+        self.partial_since = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(last) if last + 1 == n => None,
+            Some(_) => Some(tokio::time::Instant::now()),
+            None => self
+                .partial_since
+                .or_else(|| Some(tokio::time::Instant::now())),
+        };
+        self.codec.feed(bytes);
         while let Some(line) = self.codec.next_line() {
             match line {
                 Ok(line) => self.session.handle_line(&line, now(), &mut self.hooks),
@@ -188,7 +238,6 @@ impl<'a> Conn<'a> {
         if let Some(id) = self.hooks.extranonce1 {
             lock(&self.shared.extranonces).release(id);
         }
-        self.shared.connections.fetch_sub(1, Ordering::Relaxed);
         tracing::info!(reason = ?end, "stratum connection closed");
     }
 }

@@ -3,6 +3,7 @@
 //! the payout address, resubmits blocks left pending in the data dir, then runs the template
 //! sources, the job manager, the block submitter and the accept loop until shut down.
 
+mod admit;
 mod conn;
 mod shared;
 mod start;
@@ -143,6 +144,11 @@ async fn accept_loop(
     stop: CancellationToken,
 ) {
     let conns = TaskTracker::new();
+    let caps = admit::Caps {
+        max: config.max_connections,
+        per_ip: config.max_connections_per_ip,
+        loopback_unlimited: config.loopback_unlimited,
+    };
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -157,18 +163,20 @@ async fn accept_loop(
                 continue;
             }
         };
-        if shared.connections.load(Ordering::Relaxed) >= config.max_connections {
-            tracing::warn!(%peer, "connection limit reached; refusing");
-            drop(stream);
-            continue;
-        }
-        shared.connections.fetch_add(1, Ordering::Relaxed);
+        let slot = match admit::admit(&shared, peer.ip(), caps) {
+            Ok(slot) => slot,
+            Err(why) => {
+                refused(peer, why, caps);
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let span = info_span!("conn", %peer, extranonce1 = tracing::field::Empty);
         span.in_scope(|| tracing::info!("stratum connection"));
         let serve = conn::serve(
             stream,
-            shared.clone(),
+            slot,
             config.session.clone(),
             config.limits.clone(),
             stop.clone(),
@@ -177,4 +185,30 @@ async fn accept_loop(
     }
     conns.close();
     conns.wait().await;
+}
+
+/// A refusal is logged at most once a second per kind: a flood must not flood the log.
+fn refused(peer: SocketAddr, why: admit::Refused, caps: admit::Caps) {
+    use std::sync::atomic::AtomicU64;
+    static LAST: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    static SKIPPED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    let kind = why as usize;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if LAST[kind].swap(now, Ordering::Relaxed) == now {
+        SKIPPED[kind].fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let skipped = SKIPPED[kind].swap(0, Ordering::Relaxed);
+    match why {
+        admit::Refused::Full => tracing::warn!(
+            %peer, limit = caps.max, refused_since_last = skipped,
+            "connection limit reached (--max-connections); refusing"
+        ),
+        admit::Refused::PerIp => tracing::warn!(
+            %peer, limit = caps.per_ip, refused_since_last = skipped,
+            "too many connections from this address (--max-connections-per-ip); refusing"
+        ),
+    }
 }

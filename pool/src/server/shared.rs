@@ -12,7 +12,7 @@ use stratum::{ErrorCode, Extranonce1, RpcError};
 use tokio::sync::{mpsc, watch};
 
 use crate::blocks::{BlockStore, PendingBlock};
-use crate::job::{JobBook, Solved, TemplateJob};
+use crate::job::{JobBook, SeenError, Solved, TemplateJob};
 use crate::stats::Stats;
 
 /// Bytes of extranonce1 per connection (ckpool's `nonce1length` default).
@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     /// mode: there a network-target hit is only logged.
     pub store: Option<BlockStore>,
     pub connections: std::sync::atomic::AtomicUsize,
+    /// Open connections per peer address.
+    pub per_ip: Mutex<super::admit::PerIp>,
     pub demo: bool,
     /// What the template poller last saw of the node.
     pub node: Arc<Mutex<crate::stats::NodeHealth>>,
@@ -146,6 +148,12 @@ impl ServerHooks for Hooks<'_> {
                 "Low difficulty share",
             ));
         }
+        // Pool-wide, so neither a resumed session (same extranonce1 on a new connection)
+        // nor another worker name can replay an accepted share while its job is valid.
+        job.seen.record(&solved.hash).map_err(|e| match e {
+            SeenError::Duplicate => RpcError::new(ErrorCode::Duplicate, "Duplicate share"),
+            SeenError::Full => RpcError::new(ErrorCode::JobNotFound, "Job full; take the next job"),
+        })?;
         if is_block {
             self.on_block(share, &job, &solved)?;
         }

@@ -111,6 +111,7 @@ fn new_shared(
         blocks_tx,
         store,
         connections: AtomicUsize::new(0),
+        per_ip: Default::default(),
         demo,
         node: Arc::new(Mutex::new(if demo {
             NodeHealth::Demo
