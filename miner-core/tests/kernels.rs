@@ -2,7 +2,7 @@
 //! (../shared/spec/stratum.md, Part A.2), the ends of the nonce space and odd counts.
 
 use miner_core::kernels::{
-    HeaderWork, Kernel, KernelError, KernelKind, available, select, sha256d,
+    HeaderWork, Kernel, KernelError, KernelKind, available, describe, select, self_test, sha256d,
 };
 use proptest::prelude::*;
 
@@ -215,6 +215,24 @@ fn missing_cpu_features_are_a_clear_error() {
             }
         }
     }
+}
+
+/// On this CPU every kernel it can run agrees with the scalar one at start-up, and `bench` /
+/// `mine` can say so.
+#[test]
+fn every_available_kernel_passes_its_start_up_self_test() {
+    for kind in available() {
+        let t = self_test(kind).expect("an available kernel has a self-test");
+        assert!(t.passed(), "{t}");
+        assert_eq!(t.kernel, kind.as_str());
+        assert!(t.nonces > 0);
+        let line = describe(select(kind).expect("it passed"));
+        assert!(
+            line.starts_with(&format!("{kind}, self-test passed (")),
+            "{line}"
+        );
+    }
+    assert!(self_test(KernelKind::Auto).is_none());
 }
 
 #[test]

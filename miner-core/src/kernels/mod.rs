@@ -1,6 +1,7 @@
 //! sha256d kernels. Every kernel answers the same question — which nonces of this header
-//! give a hash whose top 32 bits are at most a bound — and every kernel is checked against
-//! the `sha2` crate.
+//! give a hash whose top 32 bits are at most a bound. The tests check every kernel against
+//! the `sha2` crate, and at start-up each one must agree with the scalar kernel before it
+//! is used ([`SelfTest`]).
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -12,6 +13,7 @@ mod emulated;
 #[cfg(target_arch = "x86_64")]
 mod lanes;
 mod portable;
+mod selftest;
 mod sha256;
 #[cfg(target_arch = "x86_64")]
 mod sha_ni;
@@ -20,8 +22,9 @@ mod sha_ni;
 pub use avx2::Avx2;
 #[cfg(target_arch = "x86_64")]
 pub use avx512::Avx512;
-pub use dispatch::{KernelError, KernelKind, available, hashrate, select};
+pub use dispatch::{KernelError, KernelKind, available, describe, hashrate, select, self_test};
 pub use portable::Portable;
+pub use selftest::SelfTest;
 #[cfg(target_arch = "x86_64")]
 pub use sha_ni::ShaNi;
 
@@ -44,14 +47,16 @@ pub struct HeaderWork {
 impl HeaderWork {
     /// Precomputes the midstate of `header`; its nonce field (bytes 76..80) is ignored.
     pub fn new(header: &[u8; 80]) -> Self {
+        let word = |i: usize| {
+            let at = 4 * i;
+            u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+        };
+        // The scalar compression, so no kernel's input depends on an extension-using one.
         let mut midstate = H0;
-        let first: &[u8; 64] = header[..64].try_into().expect("64 bytes");
-        sha2::compress256(&mut midstate, std::slice::from_ref(first.into()));
-        let word =
-            |i: usize| u32::from_be_bytes(header[64 + 4 * i..68 + 4 * i].try_into().expect("4"));
+        sha256::compress(&mut midstate, &std::array::from_fn(word));
         HeaderWork {
             midstate,
-            tail: [word(0), word(1), word(2)],
+            tail: [word(16), word(17), word(18)],
         }
     }
 }

@@ -1,6 +1,9 @@
-//! The portable kernel: `sha2::compress256` (which itself uses SHA-NI or NEON when present)
-//! with the midstate computed once per scan call.
+//! The portable kernel: plain scalar Rust rounds ([`super::sha256::compress`]), no CPU
+//! extension and no `sha2` (whose `compress256` switches to SHA-NI by itself where the CPU
+//! has it, so a figure measured with it would not be a scalar one). It is the reference
+//! every other kernel must agree with at start-up ([`super::self_test`]).
 
+use super::sha256::{DIGEST_BITS, HEADER_BITS, PAD, compress, nonce_word, top_word};
 use super::{H0, HeaderWork, Kernel};
 
 /// Works on every CPU.
@@ -21,30 +24,27 @@ impl Kernel for Portable {
         found: &mut Vec<u32>,
     ) -> u64 {
         debug_assert!(u64::from(start) + u64::from(count) <= 1 << 32);
-        // Second block of the header: tail, nonce, then the fixed padding for 640 bits.
-        let mut block = [0u8; 64];
-        for (i, w) in work.tail.iter().enumerate() {
-            block[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
-        }
-        block[16] = 0x80;
-        block[62..64].copy_from_slice(&640u16.to_be_bytes());
-        // The final hash's single block: 32 digest bytes then padding for 256 bits.
-        let mut second = [0u8; 64];
-        second[32] = 0x80;
-        second[62..64].copy_from_slice(&256u16.to_be_bytes());
+        // Second block of the header: tail, nonce, then the padding for 640 bits
+        // (FIPS 180-4, 5.1.1).
+        let mut block = [0u32; 16];
+        block[..3].copy_from_slice(&work.tail);
+        block[4] = PAD;
+        block[15] = HEADER_BITS;
+        // The final hash's single block: the 8 digest words, then padding for 256 bits.
+        let mut second = [0u32; 16];
+        second[8] = PAD;
+        second[15] = DIGEST_BITS;
         for i in 0..count {
             let nonce = start + i;
-            // The header stores the nonce little-endian.
-            block[12..16].copy_from_slice(&nonce.to_le_bytes());
+            block[3] = nonce_word(nonce);
             let mut state = work.midstate;
-            sha2::compress256(&mut state, std::slice::from_ref((&block).into()));
-            for (j, w) in state.iter().enumerate() {
-                second[4 * j..4 * j + 4].copy_from_slice(&w.to_be_bytes());
-            }
+            compress(&mut state, &block);
+            // The digest's bytes are the state words big-endian, which is how SHA-256 reads
+            // its message words back: they go over unchanged.
+            second[..8].copy_from_slice(&state);
             let mut fin = H0;
-            sha2::compress256(&mut fin, std::slice::from_ref((&second).into()));
-            // Hash bytes 28..32 are fin[7] big-endian; as a little-endian u32 that is the swap.
-            if fin[7].swap_bytes() <= top_max {
+            compress(&mut fin, &second);
+            if top_word(fin[7]) <= top_max {
                 found.push(nonce);
             }
         }

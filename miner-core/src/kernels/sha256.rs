@@ -1,7 +1,7 @@
 //! Scalar SHA-256 pieces (FIPS 180-4, 4.1.2 and 4.2.2) and the per-scan precomputation
 //! that every kernel shares: the parts of both compressions that do not depend on the nonce.
 
-// Only the x86_64 kernels use these; elsewhere just the portable kernel is built.
+// Only the x86_64 kernels use some of these; elsewhere just the portable kernel is built.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 use super::{H0, HeaderWork};
@@ -66,6 +66,32 @@ pub(crate) fn round(s: &mut [u32; 8], kw: u32) {
         s[5],
         s[6],
     ];
+}
+
+/// `W[t]` for `t` in 16..64 from the four earlier words (FIPS 180-4, 6.2.2 step 1).
+pub(crate) fn schedule_word(w: &[u32; 64], t: usize) -> u32 {
+    ssig1(w[t - 2])
+        .wrapping_add(w[t - 7])
+        .wrapping_add(ssig0(w[t - 15]))
+        .wrapping_add(w[t - 16])
+}
+
+/// One whole SHA-256 compression in plain integer code (FIPS 180-4, 6.2.2): the message
+/// schedule, 64 rounds and the feed-forward. No CPU extension is involved, which is what
+/// makes it the reference the other kernels are checked against at start-up.
+pub(crate) fn compress(state: &mut [u32; 8], block: &[u32; 16]) {
+    let mut w = [0u32; 64];
+    w[..16].copy_from_slice(block);
+    for t in 16..64 {
+        w[t] = schedule_word(&w, t);
+    }
+    let mut s = *state;
+    for (k, wt) in K.iter().zip(w) {
+        round(&mut s, k.wrapping_add(wt));
+    }
+    for (h, x) in state.iter_mut().zip(s) {
+        *h = h.wrapping_add(x);
+    }
 }
 
 /// The message word of block 2 that holds the nonce: the header stores the nonce
@@ -146,28 +172,18 @@ pub(crate) fn final_round0() -> (u32, u32) {
 mod tests {
     use super::*;
 
-    /// A plain compression built from `round`, checked against `sha2`, so the scalar
-    /// pieces the kernels precompute with are right.
+    /// The plain compression (built from `round` and the schedule), checked against `sha2`,
+    /// so the scalar reference and the pieces the kernels precompute with are right.
     #[test]
     fn rounds_match_sha2() {
         let block: [u8; 64] = std::array::from_fn(|i| (i * 7 + 3) as u8);
-        let mut w = [0u32; 64];
-        for t in 0..16 {
-            w[t] = u32::from_be_bytes(block[4 * t..4 * t + 4].try_into().unwrap());
-        }
-        for t in 16..64 {
-            w[t] = ssig1(w[t - 2])
-                .wrapping_add(w[t - 7])
-                .wrapping_add(ssig0(w[t - 15]))
-                .wrapping_add(w[t - 16]);
-        }
-        let mut s = H0;
-        for t in 0..64 {
-            round(&mut s, K[t].wrapping_add(w[t]));
-        }
+        let words: [u32; 16] = std::array::from_fn(|t| {
+            u32::from_be_bytes(block[4 * t..4 * t + 4].try_into().unwrap())
+        });
+        let mut got = H0;
+        compress(&mut got, &words);
         let mut expect = H0;
         sha2::compress256(&mut expect, std::slice::from_ref((&block).into()));
-        let got: Vec<u32> = s.iter().zip(H0).map(|(x, h)| x.wrapping_add(h)).collect();
         assert_eq!(got, expect);
     }
 }
