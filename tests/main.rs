@@ -4,4 +4,5 @@
 mod cli_engine;
 mod e2e_stratum;
 mod framework;
+mod fuzz_corpus;
 mod support;

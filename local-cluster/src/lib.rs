@@ -80,6 +80,8 @@ mod cluster;
 pub(crate) mod core;
 pub(crate) mod driver;
 mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod ids;
 pub(crate) mod keys;
 pub(crate) mod master;
