@@ -1,8 +1,14 @@
 //! `mesos-miner mine`: the standalone Stratum miner, with cpuminer's flags (spec/stratum.md
-//! Part A.3): `-o URL` (repeat for failover), `-u`, `-p`, `-t`, `-r`, `-R`, `-T`, `-q`, `-c`,
-//! `--benchmark`, plus `--kernel`, `--suggest-diff`, `--cert` and `--api-bind`.
+//! Part A.3): `-o URL` (repeat for failover), `-u`, `-p`, `-O USER:PASS`, `-a sha256d`, `-t`,
+//! `-r`, `-R`, `-T`, `-q`, `-c`, `--benchmark`, `--cpu-affinity`, `--cpu-priority`,
+//! `--no-color`, plus `--kernel`, `--suggest-diff`, `--cert` and `--api-bind`. With `-o
+//! http://NODE:8332 --coinbase-addr ADDR` it mines solo against the node ([`solo`]). The
+//! hashing threads run at nice 19 and `SCHED_IDLE` unless `--cpu-priority` says otherwise
+//! ([`cpu`]).
 
 mod config;
+mod cpu;
+mod solo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +21,10 @@ use miner_core::meter::human_rate;
 use miner_core::worker::{self, Stopped, WorkerConfig, WorkerOptions, api};
 
 use crate::UsageError;
-use crate::signals::{LogTo, init_tracing, shutdown_token};
+use crate::signals::{LogTo, init_tracing_coloured, shutdown_token, stdout_colour};
+
+/// The one algorithm mined (cpuminer's `-a` name for Bitcoin's double SHA-256).
+const ALGO: &str = "sha256d";
 
 #[derive(clap::Args, Debug, Default)]
 pub(crate) struct Args {
@@ -26,9 +35,16 @@ pub(crate) struct Args {
     /// Username for mining.authorize (often ADDRESS.WORKER).
     #[arg(short = 'u', long)]
     user: Option<String>,
-    /// Password for mining.authorize.
+    /// Password for mining.authorize (solo: the node's RPC password).
     #[arg(short = 'p', long, env = "MESOS_MINER_PASS", hide_env_values = true)]
     pass: Option<String>,
+    /// USER:PASS in one (cpuminer's -O); the user may not also be given with -u, the
+    /// password wins over -p.
+    #[arg(short = 'O', long, value_name = "USER:PASS")]
+    userpass: Option<String>,
+    /// Algorithm; sha256d is the only one mined [default: sha256d].
+    #[arg(short = 'a', long, value_name = "ALGO")]
+    algo: Option<String>,
     /// Search threads [default: the number of cores].
     #[arg(short = 't', long)]
     threads: Option<usize>,
@@ -72,10 +88,33 @@ pub(crate) struct Args {
     /// Do not ask for BIP310 version rolling.
     #[arg(long = "no-version-rolling")]
     no_version_rolling: bool,
+    /// Pin the hashing threads round-robin to the CPUs of this bitmask (hex 0x… or
+    /// decimal), as cpuminer.
+    #[arg(long = "cpu-affinity", value_name = "MASK")]
+    cpu_affinity: Option<String>,
+    /// cpuminer's priority scale: 0 = nice 19 and SCHED_IDLE, 1..5 = nice 5, 0, -5, -10,
+    /// -15 [default: 0].
+    #[arg(long = "cpu-priority", value_name = "N")]
+    cpu_priority: Option<u8>,
+    /// No ANSI colour in the log (there is none anyway when stdout is not a terminal or
+    /// NO_COLOR is set).
+    #[arg(long = "no-color")]
+    no_color: bool,
+    /// Solo mining (-o http://NODE:8332): the address the block reward pays.
+    #[arg(long = "coinbase-addr", value_name = "ADDRESS")]
+    coinbase_addr: Option<String>,
+    /// Solo mining: the node's .cookie file, instead of -u/-p.
+    #[arg(long = "rpc-cookie-file", value_name = "FILE")]
+    rpc_cookie_file: Option<PathBuf>,
+    /// Solo mining: where found blocks are written before submitblock [default: solo-data].
+    #[arg(long = "data-dir", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 impl Args {
-    /// The worker options the flags (and the `-c` file) gave.
+    /// The worker options the flags (and the `-c` file) gave; the others at their defaults.
+    // The struct update is for options the worker gains before `mine` has a flag for them.
+    #[allow(clippy::needless_update)]
     fn worker_options(&self) -> WorkerOptions {
         WorkerOptions {
             urls: self.url.clone(),
@@ -90,6 +129,7 @@ impl Args {
             no_version_rolling: self.no_version_rolling,
             suggest_diff: self.suggest_diff,
             cert: self.cert.clone(),
+            ..WorkerOptions::default()
         }
     }
 }
@@ -98,10 +138,86 @@ fn usage(e: impl std::fmt::Display) -> UsageError {
     UsageError(e.to_string())
 }
 
+/// `-a`: sha256d or nothing (cpuminer spells it so; case does not matter).
+fn check_algo(algo: Option<&str>) -> Result<(), UsageError> {
+    match algo {
+        Some(a) if !a.trim().eq_ignore_ascii_case(ALGO) => Err(UsageError(format!(
+            "algo {a:?} is not mined here: mesos-miner mines {ALGO} (Bitcoin) only"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+impl Args {
+    /// Splits `-O USER:PASS` into the user and password.
+    fn take_userpass(&mut self) -> Result<(), UsageError> {
+        let Some(up) = self.userpass.take() else {
+            return Ok(());
+        };
+        let (user, pass) = up
+            .split_once(':')
+            .ok_or_else(|| UsageError("userpass: expected USER:PASS (-O)".into()))?;
+        if self.user.as_deref().is_some_and(|u| u != user) {
+            return Err(UsageError(
+                "userpass: -O USER:PASS and -u both name the user; give one".into(),
+            ));
+        }
+        self.user = Some(user.to_owned());
+        self.pass = Some(pass.to_owned());
+        Ok(())
+    }
+
+    /// What to mine: the benchmark, a node (solo) or Stratum pools.
+    fn work(&self) -> Result<Work, UsageError> {
+        let options = self.worker_options();
+        if self.benchmark {
+            return Ok(Work::Benchmark(
+                options.benchmark_report_interval().map_err(usage)?,
+            ));
+        }
+        if !self.url.iter().any(|u| solo::is_node_url(u)) {
+            if self.coinbase_addr.is_some() || self.rpc_cookie_file.is_some() {
+                return Err(UsageError(
+                    "coinbase-addr and rpc-cookie-file are for solo mining on a node \
+                     (-o http://NODE:8332)"
+                        .into(),
+                ));
+            }
+            return Ok(Work::Pool(options.build().map_err(usage)?));
+        }
+        let [url] = self.url.as_slice() else {
+            return Err(UsageError(format!(
+                "solo mining takes one node URL (-o http://NODE:8332), got {} URLs",
+                self.url.len()
+            )));
+        };
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| "solo-data".into());
+        let solo = solo::Solo::new(solo::SoloFlags {
+            url,
+            user: self.user.as_deref(),
+            pass: self.pass.as_deref(),
+            cookie: self.rpc_cookie_file.as_deref(),
+            address: self.coinbase_addr.as_deref(),
+            data_dir: &data_dir,
+        })?;
+        // The worker's other options are checked now; its pool (the in-process one) is
+        // known once that pool listens. It authorizes without the RPC credentials.
+        let local = WorkerOptions {
+            urls: vec!["127.0.0.1:1".into()],
+            user: Some("solo".into()),
+            pass: Some("x".into()),
+            ..options
+        };
+        Ok(Work::Solo(Box::new(solo), local.build().map_err(usage)?))
+    }
+}
+
 /// What one run mines.
 enum Work {
     /// Pools, with the checked worker config.
     Pool(WorkerConfig),
+    /// A node, through the in-process pool; the config's pool is replaced by that one.
+    Solo(Box<solo::Solo>, WorkerConfig),
     /// The fixed offline job, reporting at this interval.
     Benchmark(Duration),
 }
@@ -110,19 +226,17 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
     if let Some(path) = args.config.clone() {
         config::merge_file(&mut args, &path)?;
     }
-    init_tracing(LogTo::Stdout);
+    init_tracing_coloured(LogTo::Stdout, stdout_colour(args.no_color));
+    check_algo(args.algo.as_deref())?;
+    args.take_userpass()?;
     let threads = thread_count(args.threads)?;
     let kernel = pick_kernel(args.kernel.as_deref().unwrap_or("auto"))?;
-    let options = args.worker_options();
-    let work = if args.benchmark {
-        Work::Benchmark(options.benchmark_report_interval().map_err(usage)?)
-    } else {
-        Work::Pool(options.build().map_err(usage)?)
-    };
+    let allowed = cpu::allowed_cpus();
+    let plan = cpu::CpuPlan::new(args.cpu_priority, args.cpu_affinity.as_deref(), &allowed)?;
+    let work = args.work()?;
     let api_addr = api_addr(args.api_bind.as_deref())?;
-    let miner = Arc::new(Miner::new(threads, kernel)?);
+    let miner = start_miner(threads, kernel, plan)?;
     let status = worker::shared_status(kernel.name(), threads);
-    tracing::info!("{threads} threads, kernel {}", kernel.name());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -139,6 +253,24 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
         Stopped::Shutdown => Ok(()),
         Stopped::GaveUp => anyhow::bail!("no pool could be mined (retries exhausted)"),
     }
+}
+
+/// The search threads, each set up by `plan` before it hashes (warnings logged once).
+fn start_miner(
+    threads: usize,
+    kernel: &'static dyn Kernel,
+    plan: cpu::CpuPlan,
+) -> anyhow::Result<Arc<Miner>> {
+    let described = plan.describe();
+    let (handler, applied) = plan.start_handler(threads);
+    let miner = Miner::with_thread_start(threads, kernel, handler)?;
+    for warning in applied.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let plural = if threads == 1 { "thread" } else { "threads" };
+    tracing::info!("{threads} {plural}, kernel {}", kernel.name());
+    tracing::info!("hashing threads: {described}");
+    Ok(Arc::new(miner))
 }
 
 fn api_addr(api_bind: Option<&str>) -> Result<Option<SocketAddr>, UsageError> {
@@ -172,7 +304,44 @@ async fn mine(
             Ok(Stopped::Shutdown)
         }
         Work::Pool(c) => Ok(worker::run(c, miner, status, shutdown).await),
+        Work::Solo(solo, c) => mine_solo(&solo, c, miner, status, shutdown).await,
     }
+}
+
+/// Starts the in-process pool on the node, mines on it, and stops it at the end (found
+/// blocks not yet accepted stay in the data dir and are resubmitted at the next start).
+async fn mine_solo(
+    solo: &solo::Solo,
+    mut config: WorkerConfig,
+    miner: Arc<Miner>,
+    status: api::SharedStatus,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Stopped> {
+    tracing::info!("solo mining on {} (getblocktemplate)", solo.url());
+    let (mut pool, url) = tokio::select! {
+        started = solo.start() => started?,
+        _ = shutdown.cancelled() => return Ok(Stopped::Shutdown),
+    };
+    config.pools = vec![url];
+    let stop = shutdown.child_token();
+    let run = worker::run(config, miner, status, stop.clone());
+    tokio::pin!(run);
+    let outcome = tokio::select! {
+        stopped = &mut run => Ok(stopped),
+        closed = pool.closed() => {
+            stop.cancel();
+            run.await;
+            Err(anyhow::anyhow!("solo mining stopped: {}", closed.0))
+        }
+    };
+    let s = pool.status();
+    tracing::info!(
+        "solo: {} blocks found, {} accepted by the node",
+        s.blocks_found,
+        s.blocks_accepted
+    );
+    pool.shutdown().await;
+    outcome
 }
 
 fn thread_count(threads: Option<usize>) -> Result<usize, UsageError> {

@@ -1,5 +1,6 @@
 //! `-c config.json`: a JSON object whose keys are the long flag names (as cpuminer's config
-//! files are). Values given on the command line win; `url` may be a string or a list.
+//! files are). Values given on the command line win; `url` may be a string or a list, and
+//! `cpu-affinity` a string or a number.
 
 use std::path::{Path, PathBuf};
 
@@ -53,8 +54,11 @@ pub(crate) fn merge(args: &mut Args, map: &Map<String, Value>) -> Result<(), Usa
                 let (u, p) = up
                     .split_once(':')
                     .ok_or_else(|| bad("a USER:PASS string"))?;
-                fill(&mut args.user, || Ok(u.to_owned()))?;
-                fill(&mut args.pass, || Ok(p.to_owned()))?;
+                // -O on the command line gives both and wins (it is split after the merge).
+                if args.userpass.is_none() {
+                    fill(&mut args.user, || Ok(u.to_owned()))?;
+                    fill(&mut args.pass, || Ok(p.to_owned()))?;
+                }
             }
             "threads" => fill(&mut args.threads, || {
                 value
@@ -91,6 +95,34 @@ pub(crate) fn merge(args: &mut Args, map: &Map<String, Value>) -> Result<(), Usa
             "api-bind" => fill(&mut args.api_bind, || {
                 str_of(value).ok_or_else(|| bad("HOST:PORT"))
             })?,
+            "algo" => fill(&mut args.algo, || {
+                str_of(value).ok_or_else(|| bad("a string"))
+            })?,
+            "cpu-affinity" => fill(&mut args.cpu_affinity, || {
+                str_of(value)
+                    .or_else(|| value.as_u64().map(|n| n.to_string()))
+                    .ok_or_else(|| bad("a CPU bitmask"))
+            })?,
+            "cpu-priority" => fill(&mut args.cpu_priority, || {
+                value
+                    .as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .ok_or_else(|| bad("0..=5"))
+            })?,
+            "coinbase-addr" => fill(&mut args.coinbase_addr, || {
+                str_of(value).ok_or_else(|| bad("an address"))
+            })?,
+            "rpc-cookie-file" => fill(&mut args.rpc_cookie_file, || {
+                str_of(value)
+                    .map(PathBuf::from)
+                    .ok_or_else(|| bad("a file name"))
+            })?,
+            "data-dir" => fill(&mut args.data_dir, || {
+                str_of(value)
+                    .map(PathBuf::from)
+                    .ok_or_else(|| bad("a directory"))
+            })?,
+            "no-color" => args.no_color |= value.as_bool().ok_or_else(|| bad("true or false"))?,
             "quiet" => args.quiet |= value.as_bool().ok_or_else(|| bad("true or false"))?,
             "benchmark" => args.benchmark |= value.as_bool().ok_or_else(|| bad("true or false"))?,
             "no-version-rolling" => {
@@ -154,6 +186,19 @@ mod tests {
         assert!(args.quiet);
         assert_eq!(args.suggest_diff, Some(0.5));
         assert_eq!(args.api_bind.as_deref(), Some("127.0.0.1:9"));
+        let cfg = json!({"algo": "sha256d", "cpu-affinity": 3, "cpu-priority": 2,
+            "no-color": true, "coinbase-addr": "bcrt1q", "rpc-cookie-file": "/c",
+            "data-dir": "d"});
+        merge(&mut args, &map(cfg)).unwrap();
+        assert_eq!(args.algo.as_deref(), Some("sha256d"));
+        assert_eq!(args.cpu_affinity.as_deref(), Some("3"));
+        assert_eq!(args.cpu_priority, Some(2));
+        assert!(args.no_color);
+        assert_eq!(args.coinbase_addr.as_deref(), Some("bcrt1q"));
+        assert_eq!(args.rpc_cookie_file, Some(PathBuf::from("/c")));
+        assert_eq!(args.data_dir, Some(PathBuf::from("d")));
+        let e = merge(&mut Args::default(), &map(json!({"cpu-priority": 300}))).unwrap_err();
+        assert!(e.0.contains("cpu-priority: expected 0..=5"), "{}", e.0);
     }
 
     #[test]
