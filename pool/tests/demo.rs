@@ -195,3 +195,29 @@ async fn made_up_worker_names_do_not_enter_the_worker_table() {
     assert_eq!(status.shares_rejected, 50);
     pool.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggested_difficulty_as_a_string_is_honoured() {
+    // cpuminer-opt --stratum-keepalive sends `["%f"]`; it used to get 20 "expected a number".
+    let pool = demo_pool(|c| c.job_refresh = Duration::from_millis(300)).await;
+    let mut c = Client::connect(pool.local_addr()).await;
+    c.handshake("w").await;
+    let reply = c
+        .request("mining.suggest_difficulty", json!(["0.000100"]))
+        .await;
+    assert_eq!(reply["result"], json!(true), "{reply}");
+    c.notes.clear();
+    loop {
+        let msg = c.line().await.expect("open");
+        if msg["method"] == "mining.set_difficulty" {
+            assert_eq!(msg["params"][0].as_f64(), Some(0.0001), "{msg}");
+            break;
+        }
+    }
+    // Not a number in a string: still an error reply, and the connection stays.
+    let reply = c
+        .request("mining.suggest_difficulty", json!(["fast"]))
+        .await;
+    assert_eq!(reply["error"][0], json!(20), "{reply}");
+    pool.shutdown().await;
+}

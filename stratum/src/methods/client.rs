@@ -169,9 +169,19 @@ impl Method for SuggestDifficulty {
 
     fn from_params(params: &[Value]) -> Result<Self, ParamsError> {
         let p = Params::new(Self::NAME, params);
-        let d =
-            Difficulty::from_json(p.get(0, "difficulty")?).map_err(|e| p.err("difficulty", e))?;
-        Ok(Self { difficulty: d })
+        let v = p.get(0, "difficulty")?;
+        // cpuminer-opt's --stratum-keepalive sends the difficulty as a string ("%f").
+        let d = match v.as_str() {
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| crate::WireError::WrongType("a number or a decimal string"))
+                .and_then(Difficulty::new),
+            None => Difficulty::from_json(v),
+        };
+        Ok(Self {
+            difficulty: d.map_err(|e| p.err("difficulty", e))?,
+        })
     }
 }
 
