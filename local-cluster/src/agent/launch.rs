@@ -1,11 +1,13 @@
 //! Tasks and executors on an agent: launching custom executors and command tasks, KILL,
 //! SHUTDOWN with a grace period, process exits (spec §3.2 "Executor duties", §3.4), the
 //! command executor's updates (recorded: STARTING, RUNNING, then "Command exited with
-//! status N"), Docker refusal, and agent restarts.
+//! status N"), DOCKER containers (run by `docker`, refused where no CLI works), and agent
+//! restarts.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::docker::{self, DockerRun, NO_DOCKER};
 use super::{Agent, AgentOut, Executor, Kind, LaunchSpec, Queued, Termination};
 use crate::keys::ExecutorKey;
 use crate::msg::ToAgent;
@@ -14,8 +16,6 @@ use crate::pb::v1::{
     self, ExecutorInfo, FrameworkInfo, TaskInfo, TaskState, container_info, task_status::Reason,
 };
 use crate::status::agent_status;
-
-const NO_DOCKER: &str = "Docker containers are not supported by the local cluster: there is no Docker engine on this host";
 
 impl Agent {
     /// A command from the master.
@@ -66,7 +66,8 @@ impl Agent {
         }
     }
 
-    /// A task group for a custom executor (the DEFAULT executor and Docker are refused).
+    /// A task group for a custom executor (the DEFAULT executor is refused, and Docker where
+    /// no CLI works).
     fn run_task_group(
         &mut self,
         framework: FrameworkInfo,
@@ -77,7 +78,7 @@ impl Agent {
         let fid = fid_of(&framework);
         self.frameworks.insert(fid.clone(), framework);
         let is_default = exec_info.r#type == Some(v1::executor_info::Type::Default as i32);
-        if is_default || uses_docker(None, Some(&exec_info)) {
+        if is_default || (uses_docker(None, Some(&exec_info)) && docker::cli().is_none()) {
             let msg = if is_default {
                 "The DEFAULT executor is not supported by the local cluster"
             } else {
@@ -116,7 +117,7 @@ impl Agent {
     fn run_task(&mut self, framework: FrameworkInfo, task: TaskInfo, now: Instant) {
         let fid = fid_of(&framework);
         self.frameworks.insert(fid.clone(), framework);
-        if uses_docker(Some(&task), task.executor.as_ref()) {
+        if uses_docker(Some(&task), task.executor.as_ref()) && docker::cli().is_none() {
             let eid = task.executor.as_ref().map(|e| e.executor_id.value.clone());
             self.fail_launch(&fid, &task.task_id.value, eid.as_deref(), NO_DOCKER, now);
             return;
@@ -189,10 +190,16 @@ impl Agent {
             .unwrap_or(self.cfg.shutdown_grace);
         let eid = &info.executor_id.value;
         let env = self.executor_env(&framework, eid, &sandbox, &command, grace);
+        let docker = DockerRun::of(info.container.as_ref(), container);
+        let env = match &docker {
+            Some(Ok(run)) => docker::container_env(env, &run.name),
+            _ => env,
+        };
         LaunchSpec {
             sandbox,
             command,
             env,
+            docker,
         }
     }
 
@@ -262,6 +269,8 @@ fn command_executor(task: &TaskInfo) -> ExecutorInfo {
             value: task.task_id.value.clone(),
         },
         command: task.command.clone(),
+        // A DOCKER command task runs its command in the task's container.
+        container: task.container.clone(),
         name: Some(format!("Command Executor (Task: {})", task.task_id.value)),
         ..Default::default()
     }

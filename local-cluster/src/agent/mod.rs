@@ -3,11 +3,13 @@
 //! the master come out ([`AgentOut`]).
 //!
 //! Module map: `http` (the `/api/v1/executor` endpoint: checks, SUBSCRIBE, UPDATE, MESSAGE),
-//! `launch` (tasks and executors: launch, the command executor, Docker refusal), `kill`
+//! `launch` (tasks and executors: launch, the command executor, DOCKER containers), `docker`
+//! (the Docker containerizer's CLI probe and `run` line), `kill`
 //! (KILL, SHUTDOWN), `lifecycle` (process starts and exits, deadlines, agent restarts),
 //! `updates` (the status-update manager: ordered per task, retried 10 s doubling, spec §3.5),
 //! `env` (the `MESOS_*` environment of spec §3.3).
 
+pub(crate) mod docker;
 mod env;
 mod http;
 mod kill;
@@ -87,6 +89,8 @@ pub(crate) struct LaunchSpec {
     pub command: CommandInfo,
     /// The complete environment (the child inherits nothing else, as recorded).
     pub env: Vec<(String, String)>,
+    /// Run in this DOCKER container (or fail the launch with the message).
+    pub docker: Option<Result<docker::DockerRun, String>>,
 }
 
 /// Output of the agent core.

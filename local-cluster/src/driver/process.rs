@@ -2,6 +2,9 @@
 //! http(s) URLs and local paths, `executable`, `extract`, `output_file`; spec §4.3), the
 //! command (`shell` → `/bin/sh -c value`, else `value` with `arguments` as argv), and the
 //! wait for its exit. Each child leads its own process group so signals reach its children.
+//! DOCKER containers run through the CLI instead (`docker`).
+
+mod docker;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
@@ -38,6 +41,10 @@ pub(crate) async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec
         shared.with_core(|core, now| core.launch_failed(&container, &message, now));
         return;
     }
+    if let Some(run) = spec.docker.clone() {
+        docker::run(shared, container, spec, run).await;
+        return;
+    }
     let mut cmd = match command(&spec) {
         Ok(c) => c,
         Err(message) => {
@@ -53,27 +60,35 @@ pub(crate) async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec
             return;
         }
     };
-    if let Some(pid) = child.id() {
-        let mut st = shared.lock();
-        st.children.insert(container.clone(), pid);
-        if st.closed {
-            signal_group(pid, true);
-        } else if let Some(kill) = st.pending_signals.remove(&container) {
-            signal_group(pid, kill);
-        }
-        drop(st);
-    }
+    track(&shared, &container, child.id());
     shared.with_core(|core, now| core.process_started(&container, now));
     let status = match child.wait().await {
         Ok(s) => s.into_raw(),
         Err(_) => 9,
     };
-    {
-        let mut st = shared.lock();
-        st.children.remove(&container);
-        st.pending_signals.remove(&container);
-    }
+    untrack(&shared, &container);
     shared.with_core(|core, now| core.process_exited(&container, status, now));
+}
+
+/// Registers `container`'s process group for signals, delivering one sent before it was
+/// known (or SIGKILL once the cluster is closed).
+fn track(shared: &Shared, container: &str, pid: Option<u32>) {
+    let Some(pid) = pid else {
+        return;
+    };
+    let mut st = shared.lock();
+    st.children.insert(container.to_owned(), pid);
+    if st.closed {
+        signal_group(pid, true);
+    } else if let Some(kill) = st.pending_signals.remove(container) {
+        signal_group(pid, kill);
+    }
+}
+
+fn untrack(shared: &Shared, container: &str) {
+    let mut st = shared.lock();
+    st.children.remove(container);
+    st.pending_signals.remove(container);
 }
 
 fn command(spec: &LaunchSpec) -> Result<tokio::process::Command, String> {
@@ -95,10 +110,7 @@ fn command(spec: &LaunchSpec) -> Result<tokio::process::Command, String> {
         cmd.args(c.arguments.iter().skip(1));
         cmd
     };
-    let stdout = std::fs::File::create(spec.sandbox.join("stdout"))
-        .map_err(|e| format!("Failed to create stdout: {e}"))?;
-    let stderr = std::fs::File::create(spec.sandbox.join("stderr"))
-        .map_err(|e| format!("Failed to create stderr: {e}"))?;
+    let (stdout, stderr) = output_files(&spec.sandbox)?;
     cmd.current_dir(&spec.sandbox)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -111,6 +123,15 @@ fn command(spec: &LaunchSpec) -> Result<tokio::process::Command, String> {
         // instead of mining on as an orphan for its whole recovery timeout.
         .kill_on_drop(true);
     Ok(cmd)
+}
+
+/// The sandbox's `stdout` and `stderr` files, as Mesos's containerizers write them.
+fn output_files(sandbox: &Path) -> Result<(std::fs::File, std::fs::File), String> {
+    let stdout = std::fs::File::create(sandbox.join("stdout"))
+        .map_err(|e| format!("Failed to create stdout: {e}"))?;
+    let stderr = std::fs::File::create(sandbox.join("stderr"))
+        .map_err(|e| format!("Failed to create stderr: {e}"))?;
+    Ok((stdout, stderr))
 }
 
 /// A relative program name found in the sandbox runs from there (fetched executables).
