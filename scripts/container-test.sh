@@ -15,10 +15,12 @@
 #      stand-in image the framework tests use (scripts/container/p2pool-standin/);
 #   5. runs the image.
 #
-# Usage: scripts/container-test.sh [--build-only] [--head]
+# Usage: scripts/container-test.sh [--build-only] [--head] [--test]
 #   --build-only  build the images, run nothing
 #   --head        build the last commit (`git archive HEAD`) instead of the work tree, e.g.
 #                 while the tree holds unfinished edits
+#   --test        then run the container tests on the local cluster (tests/framework/docker.rs)
+#                 with this script's containers.conf
 # Prints, last, the lines `image=...` and `standin=...`; the framework tests read
 # MESOS_MINER_IMAGE / MESOS_MINER_P2POOL_IMAGE (defaults: the same names) and
 # CONTAINERS_CONF (the file this script writes: target/container/containers.conf).
@@ -31,11 +33,13 @@ standin="${MESOS_MINER_P2POOL_IMAGE:-localhost/mesos-miner-p2pool-standin:dev}"
 suite="bookworm"
 build_only=false
 from_head=false
+run_tests=false
 for arg in "$@"; do
     case "$arg" in
         --build-only) build_only=true ;;
         --head) from_head=true ;;
-        *) echo "usage: $0 [--build-only] [--head]" >&2; exit 2 ;;
+        --test) run_tests=true ;;
+        *) echo "usage: $0 [--build-only] [--head] [--test]" >&2; exit 2 ;;
     esac
 done
 
@@ -139,6 +143,10 @@ podman build --pull=never --build-arg BASE_IMAGE="$image" -t "$standin" \
 if ! $build_only; then
     podman run --rm --network host "$image" --version
     podman run --rm --network host "$image" bench --seconds 3
+fi
+if $run_tests; then
+    MESOS_MINER_IMAGE="$image" MESOS_MINER_P2POOL_IMAGE="$standin" \
+        cargo test --manifest-path "$repo/Cargo.toml" --test integration framework::docker >&2
 fi
 echo "image=$image"
 echo "standin=$standin"
