@@ -3,6 +3,7 @@
 mod faults;
 mod launch;
 mod restart;
+mod web;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -143,10 +143,11 @@
       td(tr, t.hostname || t.agent_id).title = t.agent_id;
       pill(tr, t.state);
       td(tr, t.healthy === null || t.healthy === undefined ? "–" : t.healthy ? "yes" : "no");
-      td(tr, t.threads === null || t.threads === undefined ? "–" : t.threads, "num");
+      var worker = t.kind === "worker";
+      td(tr, worker && t.threads !== null && t.threads !== undefined ? t.threads : "–", "num");
       td(tr, t.kernel || "–");
-      td(tr, t.kind === "worker" ? rate(t.hashrate_10s) : "–", "num");
-      td(tr, t.kind === "worker" ? rate(t.hashrate_1m) : "–", "num");
+      td(tr, worker ? rate(t.hashrate_10s) : "–", "num");
+      td(tr, worker ? rate(t.hashrate_1m) : "–", "num");
       td(tr, t.shares_accepted, "num");
       td(tr, t.shares_rejected, "num");
       var age = t.last_report_age_s;
