@@ -6,6 +6,7 @@
 //! hashing threads run at nice 19 and `SCHED_IDLE` unless `--cpu-priority` says otherwise
 //! ([`cpu`]).
 
+mod argv;
 mod config;
 mod cpu;
 mod solo;
@@ -88,6 +89,9 @@ pub(crate) struct Args {
     /// Do not ask for BIP310 version rolling.
     #[arg(long = "no-version-rolling")]
     no_version_rolling: bool,
+    /// Follow client.reconnect to any host (by default only to the -o URL's host).
+    #[arg(long = "allow-redirect")]
+    allow_redirect: bool,
     /// Pin the hashing threads round-robin to the CPUs of this bitmask (hex 0x… or
     /// decimal), as cpuminer.
     #[arg(long = "cpu-affinity", value_name = "MASK")]
@@ -129,6 +133,7 @@ impl Args {
             no_version_rolling: self.no_version_rolling,
             suggest_diff: self.suggest_diff,
             cert: self.cert.clone(),
+            allow_redirect: self.allow_redirect,
             ..WorkerOptions::default()
         }
     }
@@ -223,6 +228,7 @@ enum Work {
 }
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
+    argv::hide_passwords();
     if let Some(path) = args.config.clone() {
         config::merge_file(&mut args, &path)?;
     }

@@ -85,8 +85,11 @@ impl CpuPlan {
             None => None,
             Some(text) => {
                 let asked = parse_mask(text)?;
-                let usable: Vec<usize> =
-                    asked.iter().copied().filter(|c| allowed.contains(c)).collect();
+                let usable: Vec<usize> = asked
+                    .iter()
+                    .copied()
+                    .filter(|c| allowed.contains(c))
+                    .collect();
                 if usable.is_empty() {
                     return Err(UsageError(format!(
                         "cpu-affinity {text}: no CPU of this machine in the mask (usable CPUs: {})",
@@ -135,7 +138,9 @@ impl CpuPlan {
         if let Some(cpu) = self.cpu_for(index)
             && let Err(e) = os::pin_to(cpu)
         {
-            warnings.push(format!("cpu-affinity: cannot pin thread {index} to CPU {cpu} ({e})"));
+            warnings.push(format!(
+                "cpu-affinity: cannot pin thread {index} to CPU {cpu} ({e})"
+            ));
         }
         warnings
     }
@@ -247,10 +252,7 @@ mod os {
     use std::io;
 
     fn unsupported() -> io::Result<()> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "only on Linux",
-        ))
+        Err(io::Error::new(io::ErrorKind::Unsupported, "only on Linux"))
     }
 
     pub(super) fn set_nice(_: i32) -> io::Result<()> {
@@ -296,8 +298,14 @@ mod tests {
         assert_eq!((p.priority, p.cpus.as_deref()), (0, Some(&[1][..])));
         assert_eq!((p.cpu_for(0), p.cpu_for(3)), (Some(1), Some(1)));
         let p = CpuPlan::new(Some(1), Some("3"), &allowed).unwrap();
-        assert_eq!((p.cpu_for(0), p.cpu_for(1), p.cpu_for(2)), (Some(0), Some(1), Some(0)));
-        assert_eq!(p.describe(), "cpu-priority 1 (nice 5), pinned round-robin to CPUs 0,1");
+        assert_eq!(
+            (p.cpu_for(0), p.cpu_for(1), p.cpu_for(2)),
+            (Some(0), Some(1), Some(0))
+        );
+        assert_eq!(
+            p.describe(),
+            "cpu-priority 1 (nice 5), pinned round-robin to CPUs 0,1"
+        );
         let e = CpuPlan::new(None, Some("0x4"), &allowed).unwrap_err();
         assert_eq!(
             e.0,
@@ -305,7 +313,10 @@ mod tests {
         );
         let e = CpuPlan::new(Some(6), None, &allowed).unwrap_err();
         assert!(e.0.contains("cpu-priority: must be 0..=5"), "{e}");
-        assert_eq!(CpuPlan::new(None, None, &allowed).unwrap().describe(), "nice 19, SCHED_IDLE");
+        assert_eq!(
+            CpuPlan::new(None, None, &allowed).unwrap().describe(),
+            "nice 19, SCHED_IDLE"
+        );
     }
 
     #[test]

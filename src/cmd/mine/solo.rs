@@ -89,9 +89,8 @@ impl Solo {
             (_, u, p) => (u, p),
         };
         if let Some(cookie) = flags.cookie {
-            std::fs::read(cookie).map_err(|e| {
-                UsageError(format!("rpc-cookie-file {}: {e}", cookie.display()))
-            })?;
+            std::fs::read(cookie)
+                .map_err(|e| UsageError(format!("rpc-cookie-file {}: {e}", cookie.display())))?;
         }
         let auth = credentials::rpc_auth(CredentialSources {
             user,
@@ -129,11 +128,8 @@ impl Solo {
             url: self.url.clone(),
             auth: self.auth.clone(),
         };
-        let mut config = PoolConfig::new(
-            backend,
-            Some(self.address.clone()),
-            self.data_dir.clone(),
-        );
+        let mut config =
+            PoolConfig::new(backend, Some(self.address.clone()), self.data_dir.clone());
         config.max_connections = MAX_CONNECTIONS;
         let pool = match Pool::start(listener, config).await {
             Ok(p) => p,
@@ -207,7 +203,10 @@ mod tests {
         })
         .err()
         .unwrap();
-        assert!(e.0.starts_with("rpc-cookie-file /nonexistent/.cookie: "), "{e}");
+        assert!(
+            e.0.starts_with("rpc-cookie-file /nonexistent/.cookie: "),
+            "{e}"
+        );
         let s = Solo::new(SoloFlags {
             user: None,
             pass: None,
