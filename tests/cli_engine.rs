@@ -243,3 +243,139 @@ fn bench_json_summary_is_the_last_line() {
         "{text}"
     );
 }
+
+/// `bench` with an environment (the self-test fault hook) and a time limit.
+fn bench_env(fault: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mesos-miner"));
+    cmd.arg("bench").args(args);
+    match fault {
+        Some(kernel) => cmd.env("MESOS_MINER_TEST_KERNEL_FAULT", kernel),
+        None => cmd.env_remove("MESOS_MINER_TEST_KERNEL_FAULT"),
+    };
+    cmd.output().expect("run mesos-miner bench")
+}
+
+/// The kernels this host can run, as `bench --kernel all --json` lists them.
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+#[test]
+fn bench_all_rates_every_kernel_in_one_table_and_one_json_object_each() {
+    let out = bench_env(
+        None,
+        &[
+            "--kernel",
+            "all",
+            "--seconds",
+            "0.3",
+            "--threads",
+            "1",
+            "--json",
+        ],
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    let rows = json_lines(&text);
+    let names: Vec<&str> = rows.iter().map(|r| r["kernel"].as_str().unwrap()).collect();
+    assert!(names.contains(&"portable"), "{text}");
+    assert_eq!(names.last(), Some(&"portable"), "{text}");
+    for row in &rows {
+        assert_eq!(row["threads"], 1, "{row}");
+        assert!(row["hashes"].as_u64().unwrap() > 0, "{row}");
+        assert_eq!(row["interrupted"], false, "{row}");
+        let name = row["kernel"].as_str().unwrap();
+        // Each kernel's run names it and its passed self-test, and the table has its row.
+        let head = format!("bench: kernel {name}, self-test passed (");
+        assert!(text.lines().any(|l| l.starts_with(&head)), "{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{name:<8}  "))),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("kernel    hashrate (1 thread)  hashes"),
+        "{text}"
+    );
+    assert!(text.contains(", 1 thread, 0.3 s"), "{text}");
+    assert!(!text.contains("1 threads"), "{text}");
+}
+
+#[test]
+fn bench_time_limit_is_the_seconds_flag() {
+    let out = bench_env(None, &["--time-limit", "0.5", "--threads", "2", "--json"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    let summary = json_lines(&text).pop().expect("JSON line");
+    assert!(summary["seconds"].as_f64().unwrap() >= 0.5, "{summary}");
+    assert!(text.contains(", 2 threads, 0.5 s"), "{text}");
+}
+
+/// A kernel made to disagree with the scalar one (the test-only fault hook) is refused by
+/// name with one clear error, and `auto` warns once, naming it, and uses another.
+#[test]
+fn a_kernel_failing_its_self_test_is_refused_and_never_chosen() {
+    let all = stdout(&bench_env(
+        None,
+        &["--kernel", "all", "--seconds", "0.1", "--json"],
+    ));
+    let kernels: Vec<String> = json_lines(&all)
+        .iter()
+        .map(|r| r["kernel"].as_str().unwrap().to_owned())
+        .collect();
+    for kernel in &kernels {
+        let named = bench_env(Some(kernel), &["--kernel", kernel, "--seconds", "0.1"]);
+        let err = String::from_utf8_lossy(&named.stderr);
+        assert_eq!(named.status.code(), Some(2), "{kernel}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let expect = format!("kernel {kernel} failed its start-up self-test and is not used: ");
+        assert!(err.contains(&expect), "{err}");
+        assert!(named.stdout.is_empty());
+        if kernel == "portable" {
+            continue; // The reference itself: `auto` would fall back to it anyway.
+        }
+        let auto = bench_env(Some(kernel), &["--seconds", "0.1", "--json"]);
+        let (text, err) = (stdout(&auto), String::from_utf8_lossy(&auto.stderr));
+        assert!(auto.status.success(), "{err}");
+        let chosen = json_lines(&text).pop().expect("JSON line");
+        assert_ne!(chosen["kernel"].as_str(), Some(kernel.as_str()), "{text}");
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("WARN")).collect();
+        assert_eq!(warnings.len(), 1, "{err}");
+        let expect = format!("kernel {kernel} is not used: self-test FAILED: {kernel}: ");
+        assert!(warnings[0].contains(&expect), "{err}");
+    }
+}
+
+#[test]
+fn ctrl_c_ends_the_bench_with_its_total_and_json_line() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-miner"))
+        .args(["bench", "--seconds", "600", "--threads", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start bench");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("first line");
+    // The first line comes after the signal handlers are in place.
+    assert!(first.starts_with("bench: kernel "), "{first}");
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-INT", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).expect("the rest");
+    let status = child.wait().expect("bench exits");
+    assert!(status.success(), "{status:?}: {rest}");
+    let total = rest
+        .lines()
+        .find(|l| l.starts_with("total: "))
+        .expect(&rest);
+    assert!(total.contains("(1 thread, kernel "), "{total}");
+    assert!(total.ends_with(", interrupted"), "{total}");
+    let summary = json_lines(&rest).pop().expect("JSON line");
+    assert_eq!(summary["interrupted"], true, "{summary}");
+    assert!(summary["seconds"].as_f64().unwrap() < 600.0);
+}

@@ -1,17 +1,21 @@
 //! `mesos-miner bench`: hash as fast as possible for a while, like `cpuminer --benchmark`,
 //! printing the hashrate per thread and in total every few seconds; with `--json`, a last
-//! line with one JSON object for scripts.
+//! line with one JSON object for scripts. `--kernel all` runs every kernel this CPU has in
+//! turn and ends with one table (and one JSON line per kernel). Ctrl-C (or SIGTERM) ends
+//! the run early and still prints what was measured.
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use miner_core::kernels::{self, Kernel};
 use miner_core::meter::human_rate;
 use miner_core::search::NONCE_SPACE;
 use miner_core::{DIFF1, Miner, ScanJob, WorkSource};
 
 use crate::UsageError;
+use crate::signals::{LogTo, init_tracing};
 
 /// Longest run accepted: a day.
 const MAX_SECONDS: f64 = 86_400.0;
@@ -23,13 +27,16 @@ pub(crate) struct Args {
     /// Search threads [default: the number of cores].
     #[arg(long)]
     threads: Option<usize>,
-    /// Kernel: auto, avx512, avx2, sha-ni or portable.
+    /// Kernel: auto, avx512, avx2, sha-ni, portable, or all (each available one in turn,
+    /// then one table).
     #[arg(long, default_value = "auto")]
     kernel: String,
-    /// How long to hash, in seconds.
-    #[arg(long, default_value_t = 10.0)]
+    /// How long to hash, in seconds (per kernel with --kernel all); --time-limit is
+    /// cpuminer's name for it.
+    #[arg(long, visible_alias = "time-limit", default_value_t = 10.0)]
     seconds: f64,
-    /// End with one line of JSON: kernel, threads, seconds, hashes, hashrate.
+    /// End with one line of JSON per kernel: kernel, threads, seconds, hashes, hashrate,
+    /// interrupted.
     #[arg(long)]
     json: bool,
 }
@@ -49,6 +56,39 @@ impl WorkSource for BenchHeaders {
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 
+/// What one kernel's run measured.
+struct Outcome {
+    kernel: &'static str,
+    threads: usize,
+    seconds: f64,
+    hashes: u64,
+    shares: usize,
+    /// Ended by a signal before its time was up.
+    interrupted: bool,
+}
+
+impl Outcome {
+    fn hashrate(&self) -> f64 {
+        self.hashes as f64 / self.seconds
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kernel": self.kernel,
+            "threads": self.threads,
+            "seconds": self.seconds,
+            "hashes": self.hashes,
+            "hashrate": self.hashrate(),
+            "interrupted": self.interrupted,
+        })
+    }
+}
+
+/// "1 thread", "2 threads".
+fn threads_phrase(n: usize) -> String {
+    format!("{n} thread{}", if n == 1 { "" } else { "s" })
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if !(args.seconds > 0.0 && args.seconds <= MAX_SECONDS) {
         return Err(UsageError(format!(
@@ -58,41 +98,170 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .into());
     }
     let threads = super::scan::thread_count(args.threads)?;
-    let kernel = super::scan::pick_kernel(&args.kernel)?;
-    let miner = Miner::new(threads, kernel)?;
+    // Kernel warnings (one that failed its self-test under `auto`) go to stderr.
+    init_tracing(LogTo::PlainStderr);
+    let length = Duration::from_secs_f64(args.seconds);
+    let stop = stop_on_signal();
     let mut out = std::io::stdout().lock();
+    if args.kernel == "all" {
+        return run_all(threads, length, args.json, &stop, &mut out);
+    }
+    let kernel = super::scan::pick_kernel(&args.kernel)?;
+    let outcome = run_one(kernel, threads, length, &stop, &mut out)?;
+    if args.json {
+        writeln!(out, "{}", outcome.json())?;
+    }
+    Ok(())
+}
+
+/// Every available kernel in turn, then one table; a kernel that fails its self-test gets
+/// a row saying so instead of a rate.
+fn run_all(
+    threads: usize,
+    length: Duration,
+    json: bool,
+    stop: &Receiver<()>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut rows: Vec<Row> = Vec::new();
+    for kind in kernels::available() {
+        match kernels::select(kind) {
+            Ok(kernel) => {
+                let outcome = run_one(kernel, threads, length, stop, out)?;
+                let interrupted = outcome.interrupted;
+                rows.push(Ok(outcome));
+                if interrupted {
+                    break;
+                }
+            }
+            Err(e) => rows.push(Err((kind.as_str(), e.to_string()))),
+        }
+    }
+    print_table(&rows, threads, json, out)
+}
+
+/// A kernel's outcome, or its name and why it was not run.
+type Row = Result<Outcome, (&'static str, String)>;
+
+/// The `--kernel all` table, then (with `--json`) one JSON object per kernel.
+fn print_table(
+    rows: &[Row],
+    threads: usize,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let rate_head = format!("hashrate ({})", threads_phrase(threads));
+    let width = rate_head.len();
+    writeln!(out, "kernel    {rate_head}  hashes")?;
+    for row in rows {
+        match row {
+            Ok(o) => writeln!(
+                out,
+                "{:<8}  {:>width$}  {}{}",
+                o.kernel,
+                human_rate(o.hashrate()),
+                o.hashes,
+                if o.interrupted { " (interrupted)" } else { "" }
+            )?,
+            Err((name, why)) => writeln!(out, "{name:<8}  {:>width$}  {why}", "not used")?,
+        }
+    }
+    if json {
+        for row in rows {
+            match row {
+                Ok(o) => writeln!(out, "{}", o.json())?,
+                Err((name, why)) => {
+                    writeln!(out, "{}", serde_json::json!({"kernel": name, "error": why}))?
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One kernel for `length` or until a signal: progress lines, then the total line.
+fn run_one(
+    kernel: &'static dyn Kernel,
+    threads: usize,
+    length: Duration,
+    stop: &Receiver<()>,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
+    let miner = Miner::new(threads, kernel)?;
     writeln!(
         out,
-        "bench: kernel {}, {threads} threads, {} s",
-        kernel.name(),
-        args.seconds
+        "bench: kernel {}, {}, {} s",
+        kernels::describe(kernel),
+        threads_phrase(threads),
+        length.as_secs_f64()
     )?;
     let (tx, shares) = mpsc::channel();
     let t0 = Instant::now();
     miner.start_job(bench_job(), tx)?;
-    report_until(&miner, t0, Duration::from_secs_f64(args.seconds), &mut out)?;
+    let interrupted = report_until(&miner, t0, length, stop, out)?;
     miner.stop();
-    let elapsed = t0.elapsed().as_secs_f64();
-    let hashes = miner.total_hashes();
-    let hashrate = hashes as f64 / elapsed;
+    let outcome = Outcome {
+        kernel: kernel.name(),
+        threads,
+        seconds: t0.elapsed().as_secs_f64(),
+        hashes: miner.total_hashes(),
+        shares: shares.try_iter().count(),
+        interrupted,
+    };
     writeln!(
         out,
-        "total: {hashes} hashes in {elapsed:.2} s = {} ({threads} threads, kernel {}, {} diff-1 shares)",
-        human_rate(hashrate),
-        kernel.name(),
-        shares.try_iter().count()
+        "total: {} hashes in {:.2} s = {} ({}, kernel {}, {} diff-1 shares){}",
+        outcome.hashes,
+        outcome.seconds,
+        human_rate(outcome.hashrate()),
+        threads_phrase(threads),
+        outcome.kernel,
+        outcome.shares,
+        if interrupted { ", interrupted" } else { "" }
     )?;
-    if args.json {
-        let summary = serde_json::json!({
-            "kernel": kernel.name(),
-            "threads": threads,
-            "seconds": elapsed,
-            "hashes": hashes,
-            "hashrate": hashrate,
-        });
-        writeln!(out, "{summary}")?;
+    Ok(outcome)
+}
+
+/// A channel that receives once on the first SIGINT or SIGTERM. The watcher lives on its
+/// own thread with a small runtime (the bench itself is not async); this returns once the
+/// handlers are installed, so a signal from then on is never the default kill. If the
+/// watcher cannot start, the bench simply runs its full time.
+fn stop_on_signal() -> Receiver<()> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let (ready_tx, ready) = mpsc::sync_channel(1);
+    let watcher = move || {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let _context = runtime.enter();
+        // Created here, the handlers are in place before `ready` is sent.
+        let handlers = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        let _ = ready_tx.send(());
+        if let (Ok(mut int), Ok(mut term)) = handlers {
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
+            let _ = tx.try_send(());
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("bench-signal".into())
+        .spawn(watcher);
+    if spawned.is_ok() {
+        // An error only means the watcher gave up before installing anything.
+        let _ = ready.recv();
     }
-    Ok(())
+    rx
 }
 
 /// Every nonce of an endless run of headers, at difficulty 1: diff-1 shares are real
@@ -109,22 +278,28 @@ fn bench_job() -> ScanJob {
     }
 }
 
-/// Sleeps in steps of [`REPORT_EVERY`] until `length` has passed since `t0`, printing the
-/// hashrate of each thread and the total over each step.
+/// Waits in steps of [`REPORT_EVERY`] until `length` has passed since `t0` or `stop`
+/// receives, printing the hashrate of each thread and the total over each step. Returns
+/// whether it was stopped early.
 fn report_until(
     miner: &Miner,
     t0: Instant,
     length: Duration,
+    stop: &Receiver<()>,
     out: &mut impl Write,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     let mut last = (t0, miner.hashes_per_thread());
     loop {
-        let now = Instant::now();
-        let left = length.saturating_sub(now - t0);
+        let left = length.saturating_sub(t0.elapsed());
         if left.is_zero() {
-            return Ok(());
+            return Ok(false);
         }
-        std::thread::sleep(left.min(REPORT_EVERY));
+        match stop.recv_timeout(left.min(REPORT_EVERY)) {
+            Ok(()) => return Ok(true),
+            // No watcher (it could not start): just the time limit.
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(left.min(REPORT_EVERY)),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
         let now = Instant::now();
         let counts = miner.hashes_per_thread();
         let span = (now - last.0).as_secs_f64();
