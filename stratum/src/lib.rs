@@ -4,7 +4,8 @@
 //! This crate owns the wire protocol (spec: `shared/spec/stratum.md`): the JSON-RPC envelope
 //! ([`envelope`]), one type per method ([`methods`]), the wire newtypes and byte-order rules
 //! ([`wire`]), newline framing with a maximum line length ([`codec`]), the miner's session
-//! ([`client`]) and the pool's per-connection session ([`server`], with [`server::vardiff`]).
+//! ([`client`]) and the pool's per-connection session ([`server`], with [`server::vardiff`]),
+//! and the one way to log a line without its credentials ([`redact_line`]).
 //! It does no I/O, reads no clock (time is passed in as `now`) and does no hashing: the
 //! proof-of-work check is the pool's (through [`server::ServerHooks`]), header and coinbase
 //! assembly are `miner-core`'s.
@@ -74,6 +75,7 @@ pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod methods;
+pub mod redact;
 pub mod server;
 pub mod wire;
 
@@ -83,6 +85,7 @@ pub use envelope::{
 };
 pub use error::ProtocolError;
 pub use methods::{ClientRequest, Method, ParamsError, ServerMessage};
+pub use redact::{REDACTED, redact_line};
 pub use wire::{
     Difficulty, Extranonce1, Extranonce2, JobId, PrevHash, VersionMask, WireError, u32_from_hex,
     u32_to_hex,

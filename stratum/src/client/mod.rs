@@ -79,8 +79,8 @@ struct JobMeta {
     difficulty: Difficulty,
 }
 
-/// One connection's client protocol state. See the [module docs](self).
-#[derive(Debug)]
+/// One connection's client protocol state. See the [module docs](self). Its `Debug` shows
+/// queued lines through [`crate::redact_line`].
 pub struct ClientSession {
     config: ClientConfig,
     phase: Phase,
@@ -101,6 +101,25 @@ pub struct ClientSession {
     jobs: VecDeque<JobMeta>,
     stats: ClientStats,
     last_received: Instant,
+}
+
+impl std::fmt::Debug for ClientSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let transmit: Vec<_> = self.transmit.iter().map(|l| crate::redact_line(l)).collect();
+        f.debug_struct("ClientSession")
+            .field("config", &self.config)
+            .field("phase", &self.phase)
+            .field("pending", &self.pending)
+            .field("transmit", &transmit)
+            .field("events", &self.events)
+            .field("extranonce1", &self.extranonce1)
+            .field("session_id", &self.session_id)
+            .field("difficulty", &self.difficulty)
+            .field("version_mask", &self.version_mask)
+            .field("jobs", &self.jobs)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientSession {

@@ -13,8 +13,8 @@ use crate::wire::{Difficulty, Extranonce1, Extranonce2, JobId, VersionMask};
 /// Jobs remembered for submit checks (older ones are treated as stale).
 pub const MAX_JOBS: usize = 32;
 
-/// Settings of one client session.
-#[derive(Debug, Clone)]
+/// Settings of one client session. Its `Debug` (and so the session's) hides the password.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Sent in `mining.subscribe` and as the `client.get_version` answer.
     pub user_agent: String,
@@ -57,6 +57,23 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(30),
             max_pending_submits: 1024,
         }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("user_agent", &self.user_agent)
+            .field("username", &self.username)
+            .field("password", &crate::REDACTED)
+            .field("version_rolling", &self.version_rolling)
+            .field("skip_configure", &self.skip_configure)
+            .field("resume_session_id", &self.resume_session_id)
+            .field("extranonce_subscribe", &self.extranonce_subscribe)
+            .field("suggest_difficulty", &self.suggest_difficulty)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_pending_submits", &self.max_pending_submits)
+            .finish()
     }
 }
 

@@ -10,36 +10,61 @@ use serde_json::{Map, Value, json};
 mod errors;
 pub use errors::{ErrorCode, Rejection, RpcError};
 
+/// Longest id accepted, as a string or as a number's text.
+const MAX_ID_LEN: usize = 64;
+
 /// A request id. Stratum peers use integers; strings and any other JSON number are
-/// accepted because JSON-RPC allows them, and a reply must echo the id exactly.
+/// accepted because JSON-RPC allows them, and a reply must echo the id exactly (JSON-RPC
+/// 2.0 §5: "the same as the value of the id member in the Request").
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Id {
-    /// A numeric id (what every pool and miner here uses).
+    /// A numeric id that fits a u64 (what every pool and miner here uses).
     Num(u64),
     /// A string id.
     Str(String),
-    /// Any other JSON number (negative or fractional), echoed as received.
-    Other(serde_json::Number),
+    /// Any other JSON number (negative, fractional, or beyond u64), kept as its exact
+    /// token: `123456789012345678901234567890` is echoed so, not as the float it parses to.
+    Other(String),
 }
 
 impl Id {
-    fn from_json(v: &Value) -> Result<Option<Id>, MessageError> {
+    /// The id of `v`, the parsed `id` member of `line` (whose text gives a number's token).
+    fn from_json(v: &Value, line: &str) -> Result<Option<Id>, MessageError> {
         match v {
             Value::Null => Ok(None),
-            Value::Number(n) => Ok(Some(
-                n.as_u64().map_or_else(|| Id::Other(n.clone()), Id::Num),
-            )),
-            Value::String(s) if s.len() <= 64 => Ok(Some(Id::Str(s.clone()))),
+            Value::Number(n) => match n.as_u64() {
+                Some(n) => Ok(Some(Id::Num(n))),
+                None => number_token(line).map(|t| Some(Id::Other(t))),
+            },
+            Value::String(s) if s.len() <= MAX_ID_LEN => Ok(Some(Id::Str(s.clone()))),
             _ => Err(MessageError::BadId),
         }
     }
 
-    fn to_json(&self) -> Value {
+    /// The id as JSON text.
+    fn to_json_text(&self) -> String {
         match self {
-            Id::Num(n) => json!(n),
-            Id::Str(s) => json!(s),
-            Id::Other(n) => Value::Number(n.clone()),
+            Id::Num(n) => n.to_string(),
+            Id::Str(s) => json!(s).to_string(),
+            Id::Other(token) => token.clone(),
         }
+    }
+}
+
+/// The exact text of the top-level `id` member of `line`, a JSON number that is no u64:
+/// serde_json (without `arbitrary_precision`, which would change every crate's numbers)
+/// reads such a number as an f64 and loses digits, so the token is read again as raw JSON.
+fn number_token(line: &str) -> Result<String, MessageError> {
+    let members: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_str(line).map_err(|_| MessageError::BadId)?;
+    let token = members.get("id").map(|raw| raw.get().trim());
+    match token {
+        Some(t)
+            if t.len() <= MAX_ID_LEN && t.starts_with(|c: char| c == '-' || c.is_ascii_digit()) =>
+        {
+            Ok(t.to_owned())
+        }
+        _ => Err(MessageError::BadId),
     }
 }
 
@@ -188,7 +213,7 @@ impl Message {
         let Value::Object(obj) = value else {
             return Err(MessageError::NotObject);
         };
-        let id = Id::from_json(obj.get("id").unwrap_or(&Value::Null))?;
+        let id = Id::from_json(obj.get("id").unwrap_or(&Value::Null), line)?;
         if let Some(method) = obj.get("method").filter(|m| !m.is_null()) {
             let method = method.as_str().ok_or(MessageError::BadMethod)?.to_owned();
             let params = match obj.get("params") {
@@ -221,19 +246,23 @@ impl Message {
     /// The JSON text, without a newline.
     pub fn to_json_string(&self) -> String {
         let mut obj = Map::new();
+        let id = match self {
+            Message::Request(r) => Some(&r.id),
+            Message::Notification(_) => None,
+            Message::Response(r) => r.id.as_ref(),
+        };
+        // A placeholder where the id goes: its text is written as it is (see `Id::Other`).
+        obj.insert("id".into(), Value::Null);
         match self {
             Message::Request(r) => {
-                obj.insert("id".into(), r.id.to_json());
                 obj.insert("method".into(), json!(r.method));
                 obj.insert("params".into(), Value::Array(r.params.clone()));
             }
             Message::Notification(n) => {
-                obj.insert("id".into(), Value::Null);
                 obj.insert("method".into(), json!(n.method));
                 obj.insert("params".into(), Value::Array(n.params.clone()));
             }
             Message::Response(r) => {
-                obj.insert("id".into(), r.id.as_ref().map_or(Value::Null, Id::to_json));
                 obj.insert("result".into(), r.result.clone());
                 obj.insert(
                     "error".into(),
@@ -244,7 +273,24 @@ impl Message {
                 }
             }
         }
-        Value::Object(obj).to_string()
+        let Some(id) = id else {
+            return Value::Object(obj).to_string();
+        };
+        // serde_json's compact form, member by member, with the id's own text.
+        let mut out = String::from("{");
+        for (i, (key, value)) in obj.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&json!(key).to_string());
+            out.push(':');
+            match key.as_str() {
+                "id" => out.push_str(&id.to_json_text()),
+                _ => out.push_str(&value.to_string()),
+            }
+        }
+        out.push('}');
+        out
     }
 
     /// The line to write: JSON followed by `\n`.

@@ -146,3 +146,34 @@ fn serializes_and_round_trips() {
         r#"{"id":null,"method":"x","params":[]}"#
     );
 }
+
+#[test]
+fn numeric_ids_beyond_u64_keep_their_exact_text() {
+    let line = r#"{"id":123456789012345678901234567890,"method":"mining.ping","params":[]}"#;
+    let Ok(Message::Request(r)) = Message::parse(line) else {
+        panic!("{line}")
+    };
+    assert_eq!(r.id, Id::Other("123456789012345678901234567890".into()));
+    let reply = Message::Response(Response::ok(r.id, json!("pong")));
+    assert_eq!(
+        reply.to_json_string(),
+        r#"{"error":null,"id":123456789012345678901234567890,"result":"pong"}"#
+    );
+    let request = Message::Request(Request {
+        id: Id::Other("-0.5e-3".into()),
+        method: "m".into(),
+        params: vec![json!(1)],
+    });
+    assert_eq!(
+        request.to_json_string(),
+        r#"{"id":-0.5e-3,"method":"m","params":[1]}"#
+    );
+    let long = format!(r#"{{"id":{},"result":true}}"#, "9".repeat(65));
+    assert_eq!(Message::parse(&long), Err(MessageError::BadId));
+    // The last of duplicate members wins, for the id as for everything else.
+    let dup = r#"{"id":1,"id":99999999999999999999,"result":true}"#;
+    let Ok(Message::Response(r)) = Message::parse(dup) else {
+        panic!("{dup}")
+    };
+    assert_eq!(r.id, Some(Id::Other("99999999999999999999".into())));
+}

@@ -122,13 +122,22 @@ fn parse_subscriptions(v: &Value) -> Option<Vec<(String, String)>> {
     list.iter().map(pair).collect()
 }
 
-/// `mining.authorize [username, password]`.
-#[derive(Debug, Clone, PartialEq)]
+/// `mining.authorize [username, password]`. Its `Debug` hides the password.
+#[derive(Clone, PartialEq)]
 pub struct Authorize {
     /// Worker name, often `address.worker`.
     pub username: String,
     /// Password (often ignored by pools). Keep it out of logs.
     pub password: String,
+}
+
+impl std::fmt::Debug for Authorize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorize")
+            .field("username", &self.username)
+            .field("password", &crate::REDACTED)
+            .finish()
+    }
 }
 
 impl Method for Authorize {

@@ -134,3 +134,42 @@ fn ckpool_handshake_with_job_before_authorize_reply() {
         matches!(&ev[..], [ClientEvent::ShareResult { outcome: ShareOutcome::Accepted, difficulty, .. }] if difficulty.value() == 2.0)
     );
 }
+
+#[test]
+fn a_huge_integer_id_of_a_pool_request_is_echoed_as_its_exact_token() {
+    let t = Instant::now();
+    let mut s = ready(config(), t);
+    let id = "123456789012345678901234567890";
+    s.handle_line(
+        &format!(r#"{{"id":{id},"method":"mining.ping","params":[]}}"#),
+        t,
+    );
+    let out = s.poll_transmit().unwrap();
+    assert_eq!(
+        out.trim_end(),
+        format!(r#"{{"error":null,"id":{id},"result":"pong"}}"#)
+    );
+    // A reply with such an id matches nothing this session sent.
+    s.handle_line(&format!(r#"{{"id":{id},"result":true,"error":null}}"#), t);
+    assert!(matches!(
+        &events(&mut s)[..],
+        [ClientEvent::ProtocolError(ProtocolError::UnexpectedReply(Some(Id::Other(t))))] if t == id
+    ));
+}
+
+#[test]
+fn debug_output_never_shows_the_password() {
+    let t = Instant::now();
+    let mut s = ClientSession::new(ClientConfig::new(AGENT, "addr.w1", "hunter2-pw"), t);
+    s.handle_line(CKPOOL_SUBSCRIBE, t);
+    let printed = format!("{s:?} {:?}", s.poll_event());
+    assert!(
+        !printed.contains("hunter2-pw") && printed.contains("<redacted>"),
+        "{printed}"
+    );
+    let authorize = crate::methods::Authorize {
+        username: "u".into(),
+        password: "hunter2-pw".into(),
+    };
+    assert!(!format!("{authorize:?}").contains("hunter2-pw"));
+}

@@ -362,3 +362,22 @@ fn any_json_id_is_echoed_exactly_and_odd_subscribes_are_granted() {
     }
     assert_eq!(s.stats().protocol_errors, 0);
 }
+
+#[test]
+fn a_huge_integer_id_is_echoed_as_its_exact_token() {
+    let t = Instant::now();
+    let mut pool = FakePool::default();
+    let mut s = ServerSession::new(fixed(), t);
+    for id in [
+        "123456789012345678901234567890",
+        "-18446744073709551617",
+        "1e3",
+        "1.50",
+    ] {
+        let line = format!(r#"{{"id":{id},"method":"mining.subscribe","params":[]}}"#);
+        s.handle_line(&line, t, &mut pool);
+        let out = s.poll_transmit().unwrap();
+        assert!(out.contains(&format!(r#""id":{id},"#)), "{id}: {out}");
+        while s.poll_transmit().is_some() {}
+    }
+}
