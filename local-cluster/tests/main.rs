@@ -4,6 +4,7 @@
 
 mod agent_api;
 mod common;
+mod docker;
 mod end_to_end;
 mod faults;
 mod fidelity;

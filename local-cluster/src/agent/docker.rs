@@ -150,8 +150,9 @@ impl DockerRun {
         command: &crate::pb::v1::CommandInfo,
     ) -> Result<Vec<String>, String> {
         let mut argv = vec![
+            // No `--rm`: the driver inspects an exited container (did it start?) and then
+            // removes it itself.
             "run".to_owned(),
-            "--rm".into(),
             "--name".into(),
             self.name.clone(),
             format!("--net={}", self.network),

@@ -36,7 +36,6 @@ fn shell_false_appends_value_and_arguments_to_the_image_entrypoint() {
         argv,
         [
             "run",
-            "--rm",
             "--name",
             "mesos-c-1",
             "--net=host",
@@ -59,7 +58,7 @@ fn shell_true_overrides_the_entrypoint_with_sh_c() {
         ..Default::default()
     };
     let argv = run.run_args(Path::new("/s"), &[], &cmd).unwrap();
-    let tail: Vec<&str> = argv.iter().map(String::as_str).skip(8).collect();
+    let tail: Vec<&str> = argv.iter().map(String::as_str).skip(7).collect();
     assert_eq!(tail, ["--entrypoint", "/bin/sh", "img", "-c", "echo hi"]);
     assert!(
         run.run_args(Path::new("/s"), &[], &CommandInfo::default())

@@ -1,9 +1,11 @@
 //! A DOCKER container's life through the CLI, mapped to the agent's process events as
 //! Mesos's Docker containerizer maps it: `run` in the foreground with its output in the
 //! sandbox's `stdout`/`stderr`; started (so RUNNING for a command task) once `inspect` sees
-//! the container running; its exit code is the process's (FINISHED on 0, FAILED otherwise,
-//! KILLED after a kill, decided by the agent); the container removed afterwards in every
-//! case, also when the cluster's runtime goes away.
+//! the container running, or has a start time when it exited between two polls; never
+//! started = CONTAINER_LAUNCH_FAILED with the CLI's last error line; its exit code is the
+//! process's (FINISHED on 0, FAILED otherwise, KILLED after a kill, decided by the agent);
+//! the container removed afterwards in every case, also when the cluster's runtime goes
+//! away.
 //!
 //! Signals reach the `run` process group: SIGTERM is forwarded into the container by the
 //! CLI's signal proxy; SIGKILL ends the CLI, and the removal that follows (`rm -f`) kills
@@ -18,11 +20,6 @@ use std::time::Duration;
 use super::{Shared, output_files, track, untrack};
 use crate::agent::LaunchSpec;
 use crate::agent::docker::DockerRun;
-
-/// Exit codes of the CLI itself (docker and podman alike): its own error, the entrypoint
-/// not executable, not found. With the container never seen running they mean it did not
-/// start.
-const CLI_FAILURES: [i32; 3] = [125, 126, 127];
 
 /// Longest wait for `rm -f` and each `inspect`.
 const CLI_TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,24 +69,32 @@ pub(super) async fn run(
         Err(e) => return failed(format!("Failed to run '{}': {e}", docker.cli)),
     };
     track(&shared, &container, child.id());
-    let (ran, status) = match started(&docker, &mut child).await {
+    let status = match started(&docker, &mut child).await {
         Ok(()) => {
             shared.with_core(|core, now| core.process_started(&container, now));
-            (true, child.wait().await.map(|s| s.into_raw()).unwrap_or(9))
+            child.wait().await.map(|s| s.into_raw()).unwrap_or(9)
         }
-        Err(status) => (false, status),
+        // Exited before a poll saw it running: it ran if it has a start time (a quick
+        // `exit 3` did; a missing image or a bad entrypoint did not).
+        Err(status) if inspect_started(&docker).await => {
+            shared.with_core(|core, now| core.process_started(&container, now));
+            status
+        }
+        Err(status) => {
+            untrack(&shared, &container);
+            remove(&docker).await;
+            let why = stderr_tail(&spec).await;
+            return failed(format!(
+                "Failed to run Docker image '{}' ({} exited with status {}): {why}",
+                docker.image,
+                docker.cli,
+                status >> 8 & 0xff
+            ));
+        }
     };
     untrack(&shared, &container);
     remove(&docker).await;
     drop(guard);
-    let code = status >> 8 & 0xff;
-    if !ran && status & 0x7f == 0 && CLI_FAILURES.contains(&code) {
-        let why = stderr_tail(&spec).await;
-        return failed(format!(
-            "Failed to run Docker image '{}' ({} exited with {code}): {why}",
-            docker.image, docker.cli
-        ));
-    }
     shared.with_core(|core, now| core.process_exited(&container, status, now));
 }
 
@@ -127,21 +132,30 @@ async fn started(docker: &DockerRun, child: &mut tokio::process::Child) -> Resul
 }
 
 async fn inspect_running(docker: &DockerRun) -> bool {
+    inspect(docker, "{{.State.Running}}").await.as_deref() == Some("true")
+}
+
+/// Whether the container has a start time: docker prints a never-started one as
+/// `0001-01-01T00:00:00Z`, podman as `0001-01-01 00:00:00 +0000 UTC`.
+async fn inspect_started(docker: &DockerRun) -> bool {
+    inspect(docker, "{{.State.StartedAt}}")
+        .await
+        .is_some_and(|t| !t.is_empty() && !t.starts_with("0001-01-01"))
+}
+
+/// One field of `inspect` (a Go template), or `None` when the container is unknown.
+async fn inspect(docker: &DockerRun, format: &str) -> Option<String> {
     let out = tokio::process::Command::new(&docker.cli)
-        .args([
-            "inspect",
-            "--format",
-            "{{.State.Running}}",
-            "--",
-            &docker.name,
-        ])
+        .args(["inspect", "--format", format, "--", &docker.name])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .output();
     match tokio::time::timeout(CLI_TIMEOUT, out).await {
-        Ok(Ok(o)) => o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true",
-        _ => false,
+        Ok(Ok(o)) if o.status.success() => {
+            Some(String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        }
+        _ => None,
     }
 }
 
