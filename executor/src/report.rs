@@ -121,6 +121,7 @@ mod tests {
                 accepted: 3,
                 rejected: 1,
                 stale: 2,
+                ..ShareCounts::default()
             },
             difficulty: Some(0.001),
             pool_url: Some("stratum+tcp://127.0.0.1:3333".into()),

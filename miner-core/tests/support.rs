@@ -1,8 +1,9 @@
 //! The miner's side of the worker tests: a worker on this runtime against the fake pools
 //! of `testkit::stratum` (which speak raw JSON lines and check every share's proof of work
-//! on their own), with quick retries and two portable threads.
+//! on their own), with quick retries and two portable threads; and the log lines it writes
+//! ([`capture_logs`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use miner_core::kernels::Portable;
@@ -75,4 +76,48 @@ pub(crate) fn start(config: WorkerConfig) -> Running {
         stop: Some(tx),
         task,
     }
+}
+
+/// Log output written to memory, as the binary's subscriber would write it.
+#[derive(Clone, Default)]
+pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Everything logged so far.
+    pub(crate) fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+/// Captures every event of this thread at TRACE level (as `RUST_LOG=trace`) until the guard
+/// is dropped. Use it in a current-thread test: the worker's tasks then run on this thread.
+pub(crate) fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
 }

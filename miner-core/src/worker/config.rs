@@ -36,7 +36,26 @@ pub struct WorkerConfig {
     pub report_interval: Duration,
     /// `-q`: no periodic hashrate lines.
     pub quiet: bool,
+    /// `--allow-redirect`: follow `client.reconnect` to any host, not only the configured
+    /// pool's (see [`super::redirect`]).
+    pub allow_redirect: bool,
+    /// Most shares sent per second (a token bucket holding one second's worth); shares
+    /// found beyond it are dropped and counted in [`super::ShareCounts::dropped`].
+    pub max_submits_per_second: u32,
+    /// The easiest share difficulty mined: a pool asking for less gets shares of this
+    /// difficulty (still valid for it, only rarer), so a `mining.set_difficulty [1e-300]`
+    /// cannot turn every hash into a share.
+    pub min_difficulty: f64,
 }
+
+/// Default [`WorkerConfig::max_submits_per_second`]: far above what a pool with a sane
+/// difficulty asks (a few shares a minute per worker), far below what floods it.
+pub const MAX_SUBMITS_PER_SECOND: u32 = 100;
+
+/// Default [`WorkerConfig::min_difficulty`]: one share per ~4,300 hashes, i.e. about a
+/// thousand per second for a 4 MH/s thread. Pools' own minimums are far above it (ckpool 1,
+/// this project's pool 0.0001).
+pub const MIN_DIFFICULTY: f64 = 1e-6;
 
 impl WorkerConfig {
     /// Defaults as cpuminer has them (retry forever, 30 s pause cap, 120 s timeout).
@@ -54,6 +73,9 @@ impl WorkerConfig {
             failback_interval: Duration::from_secs(30),
             report_interval: Duration::from_secs(30),
             quiet: false,
+            allow_redirect: false,
+            max_submits_per_second: MAX_SUBMITS_PER_SECOND,
+            min_difficulty: MIN_DIFFICULTY,
         }
     }
 }
@@ -66,6 +88,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("password", &"<redacted>")
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("allow_redirect", &self.allow_redirect)
             .finish_non_exhaustive()
     }
 }

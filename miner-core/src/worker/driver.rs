@@ -13,8 +13,9 @@ use super::config::WorkerConfig;
 use super::conn;
 use super::mining::Mining;
 use super::policy::{Failover, Next};
+use super::redirect::Redirected;
 use super::session::{self, SessionContext, SessionEnd, SessionReport};
-use super::stats::{SharedStatus, lock};
+use super::stats::{SharedStatus, lock, printable};
 use super::url::PoolUrl;
 use crate::search::Miner;
 
@@ -30,11 +31,13 @@ pub enum Stopped {
 /// What the driver keeps between sessions.
 struct Worker {
     config: WorkerConfig,
-    /// The `-o` list, with `client.reconnect` redirects applied.
+    /// The `-o` list, as configured (a redirect never replaces it).
     pools: Vec<PoolUrl>,
     failover: Failover,
     /// Per pool: what its last session left to resume.
     resume: Vec<ResumeInfo>,
+    /// A followed `client.reconnect`, dialled instead of its slot's URL.
+    redirect: Option<Redirected>,
     mining: Mining,
     status: SharedStatus,
 }
@@ -48,12 +51,14 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Stopped {
     let pools = config.pools.clone();
+    let mining = Mining::new(miner, config.min_difficulty);
     let mut worker = Worker {
         failover: Failover::new(pools.len()),
         resume: vec![ResumeInfo::default(); pools.len()],
+        redirect: None,
         pools,
         config,
-        mining: Mining::new(miner),
+        mining,
         status,
     };
     let stopped = worker.run_loop(&shutdown).await;
@@ -76,6 +81,7 @@ impl Worker {
                 Some(Next::Connect { pool, after }) => (pool, after),
             };
             if next != pool {
+                self.redirect = None;
                 info!("switching to pool {}", self.pools[next]);
             }
             if !after.is_zero() {
@@ -94,10 +100,12 @@ impl Worker {
         pool: usize,
         shutdown: &CancellationToken,
     ) -> Option<SessionReport> {
-        let url = self.pools[pool].clone();
+        let (url, resume) = match self.redirect.as_ref().filter(|r| r.slot == pool) {
+            Some(r) => (r.url.clone(), ResumeInfo::default()),
+            None => (self.pools[pool].clone(), self.resume[pool].clone()),
+        };
         info!("connecting to {url}");
         lock(&self.status).last_url = Some(url.to_string());
-        let resume = self.resume[pool].clone();
         let dialled = tokio::select! {
             _ = shutdown.cancelled() => return None,
             d = conn::dial(&url, self.config.tls.as_ref(), self.config.timeout) => d,
@@ -109,6 +117,7 @@ impl Worker {
         let ctx = SessionContext {
             config: &self.config,
             url: &url,
+            configured: &self.pools[pool],
             resume,
             better: self
                 .failover
@@ -125,9 +134,22 @@ impl Worker {
     /// Books a session's report (resume info, redirect) and asks the policy what next;
     /// `None` after a shutdown.
     fn after_session(&mut self, pool: usize, report: SessionReport) -> Option<Next> {
-        let url = self.pools[pool].clone();
         let ended = report.ended()?;
-        self.resume[pool] = report.resume;
+        let redirected = self.redirect.take().filter(|r| r.slot == pool);
+        let url = match &redirected {
+            Some(r) => r.url.clone(),
+            None => {
+                self.resume[pool] = report.resume.clone();
+                self.pools[pool].clone()
+            }
+        };
+        if redirected.is_some() && !matches!(report.end, SessionEnd::Redirect { .. }) {
+            // The redirect held for this session only: what comes next is the -o list's.
+            info!(
+                "leaving redirected pool {url}: back to {}",
+                self.pools[pool]
+            );
+        }
         match report.end {
             SessionEnd::Shutdown => return None,
             SessionEnd::Lost(reason) => {
@@ -139,12 +161,15 @@ impl Worker {
                 }
             }
             SessionEnd::Redirect { url: to, wait } => {
+                let to_text = printable(&to.to_string());
                 info!(
-                    "pool {url} asks to reconnect to {to} in {}s",
+                    "pool {url} asks to reconnect to {to_text} in {}s",
                     wait.as_secs()
                 );
-                self.pools[pool] = to;
-                self.resume[pool] = ResumeInfo::default();
+                self.redirect = Some(Redirected {
+                    slot: pool,
+                    url: to,
+                });
             }
             SessionEnd::Failback(better) => {
                 info!(

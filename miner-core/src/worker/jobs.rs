@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use stratum::JobId;
 use stratum::client::{Job as PoolJob, Share};
 use stratum::methods::Notify;
+use stratum::{Difficulty, JobId};
 
 use crate::search::{self, Found, NONCE_SPACE};
 use crate::target::Target;
@@ -31,6 +31,8 @@ pub struct ScanBook {
     next_id: u64,
     active: BTreeMap<u64, Active>,
     works: VecDeque<Arc<Work>>,
+    /// Jobs easier than this are mined at it (0: no floor).
+    min_difficulty: f64,
 }
 
 /// Why a found hash is not submitted.
@@ -51,10 +53,29 @@ pub enum NotSubmitted {
 }
 
 impl ScanBook {
+    /// A book that mines a job of a lower difficulty than `min_difficulty` at
+    /// `min_difficulty`: its shares still meet the pool's target (they are harder), there
+    /// are only fewer of them. A careful miner's floor against a pool that would make every
+    /// hash a share (`mining.set_difficulty [1e-300]`, issue 11).
+    pub fn with_min_difficulty(min_difficulty: f64) -> Self {
+        ScanBook {
+            min_difficulty,
+            ..ScanBook::default()
+        }
+    }
+
+    /// The difficulty `job` is mined at: its own, or the floor if that is higher.
+    pub fn mined_difficulty(&self, job: &PoolJob) -> Difficulty {
+        match Difficulty::new(self.min_difficulty) {
+            Ok(floor) if floor.value() > job.difficulty.value() => floor,
+            _ => job.difficulty,
+        }
+    }
+
     /// A miner job for `job`, to pass to [`crate::search::Miner::start_job`]. A clean job
     /// voids every earlier one first.
     pub fn start(&mut self, job: &PoolJob) -> Result<search::ScanJob, WorkError> {
-        let target = Target::from_difficulty(job.difficulty);
+        let target = Target::from_difficulty(self.mined_difficulty(job));
         let work = self.work_for(job)?;
         if job.clean {
             self.active.clear();
@@ -291,5 +312,20 @@ mod tests {
         let s = book.share(&found(&rolled, 0, 5)).expect("submitted");
         assert_eq!(s.extranonce2.to_hex(), "0b000000");
         assert_eq!(rolled.target, again.target);
+    }
+
+    #[test]
+    fn a_difficulty_under_the_floor_is_mined_at_the_floor() {
+        let floor = WireDifficulty::new(1e-6).unwrap();
+        let mut book = ScanBook::with_min_difficulty(floor.value());
+        let mut job = pool_job("a", 1, true, None);
+        job.difficulty = WireDifficulty::new(1e-300).unwrap();
+        assert_eq!(
+            book.start(&job).unwrap().target,
+            Target::from_difficulty(floor)
+        );
+        let above = pool_job("b", 2, true, None);
+        assert_eq!(book.mined_difficulty(&above), above.difficulty);
+        assert_eq!(ScanBook::default().mined_difficulty(&job), job.difficulty);
     }
 }

@@ -18,13 +18,15 @@ pub mod jobs;
 mod mining;
 pub mod options;
 pub mod policy;
+mod redirect;
 mod session;
 pub mod stats;
+mod throttle;
 pub mod tls;
 pub mod url;
 
 pub use bench::{benchmark, synthetic_work};
-pub use config::WorkerConfig;
+pub use config::{MAX_SUBMITS_PER_SECOND, MIN_DIFFICULTY, WorkerConfig};
 pub use driver::{Stopped, run};
 pub use handle::{
     MAX_THREADS, MinerConfig, PoolConnState, SpawnError, WorkerHandle, WorkerProbe, WorkerStatus,

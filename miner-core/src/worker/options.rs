@@ -72,6 +72,8 @@ pub struct WorkerOptions {
     pub suggest_diff: Option<f64>,
     /// `--cert`: PEM certificate(s) to trust instead of the system roots.
     pub cert: Option<PathBuf>,
+    /// `--allow-redirect`: follow `client.reconnect` to other hosts than the `-o` one.
+    pub allow_redirect: bool,
 }
 
 /// `value` (or `default`) as a duration of 0..=[`MAX_SECONDS`] seconds.
@@ -108,6 +110,7 @@ impl WorkerOptions {
             seconds("report-interval", self.report_interval, 30.0)?.max(Duration::from_secs(1));
         c.quiet = self.quiet;
         c.version_rolling = !self.no_version_rolling;
+        c.allow_redirect = self.allow_redirect;
         if let Some(d) = self.suggest_diff {
             if !(d.is_finite() && d > 0.0) {
                 return Err(ConfigError::SuggestDifficulty(d));
@@ -165,6 +168,7 @@ mod tests {
         assert_eq!(c.report_interval, Duration::from_secs(30));
         assert!(c.version_rolling && !c.quiet && c.tls.is_none());
         assert_eq!(c.suggest_difficulty, None);
+        assert!(!c.allow_redirect, "redirects to other hosts are opt-in");
     }
 
     #[test]
@@ -180,9 +184,11 @@ mod tests {
             quiet: true,
             no_version_rolling: true,
             suggest_diff: Some(0.5),
+            allow_redirect: true,
             ..options(&["a:1"])
         };
         let c = o.build().unwrap();
+        assert!(c.allow_redirect);
         assert_eq!((c.username.as_str(), c.password.as_str()), ("me", "pw"));
         let pause = Duration::from_millis(500);
         assert_eq!(

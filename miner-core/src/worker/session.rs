@@ -7,25 +7,26 @@
 //! never touches the failover state: what comes next is the policy's decision.
 
 mod events;
+mod shares;
 
 use std::time::{Duration, Instant};
 
 use stratum::LineCodec;
-use stratum::client::{ClientConfig, ClientSession, ResumeInfo, SubmitError};
+use stratum::client::{ClientConfig, ClientSession, ResumeInfo};
 use stratum::methods::VersionRollingRequest;
 use stratum::{Difficulty, VersionMask};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span};
 
 use super::config::WorkerConfig;
 use super::conn::{self, Stream};
-use super::jobs::NotSubmitted;
 use super::mining::Mining;
 use super::policy::Ended;
-use super::stats::{SharedStatus, lock};
+use super::stats::{SharedStatus, lock, printable};
+use super::throttle::RateLimit;
 use super::url::PoolUrl;
 use crate::search::Found;
 
@@ -38,6 +39,9 @@ pub(super) struct SessionContext<'a> {
     pub config: &'a WorkerConfig,
     /// The pool this session is on.
     pub url: &'a PoolUrl,
+    /// The `-o` URL of its slot (the same as `url` unless redirected): a redirect may only
+    /// lead to its host (see [`super::redirect`]).
+    pub configured: &'a PoolUrl,
     /// What the last session on this pool left to resume.
     pub resume: ResumeInfo,
     /// Better pools to probe for failback, best first (empty: no probing).
@@ -106,6 +110,9 @@ struct Session<'a> {
     client: ClientSession,
     wr: WriteHalf<Stream>,
     worked: bool,
+    /// The submit rate limit ([`WorkerConfig::max_submits_per_second`]).
+    submits: RateLimit,
+    warnings: shares::Warnings,
 }
 
 enum Input {
@@ -130,11 +137,14 @@ async fn run_inner(ctx: SessionContext<'_>, stream: Stream) -> SessionReport {
     let skipped_configure = ctx.resume.skip_configure;
     let (rd, wr) = tokio::io::split(stream);
     let client = ClientSession::new(client_config(&ctx), Instant::now());
+    let submits = RateLimit::new(ctx.config.max_submits_per_second, Instant::now());
     let mut s = Session {
         ctx,
         client,
         wr,
         worked: false,
+        submits,
+        warnings: shares::Warnings::default(),
     };
     let end = s.drive(rd).await;
     let resume = s.client.connection_lost();
@@ -142,6 +152,8 @@ async fn run_inner(ctx: SessionContext<'_>, stream: Stream) -> SessionReport {
     while let Some(ev) = s.client.poll_event() {
         let _ = s.on_event(ev);
     }
+    s.count_queue_drops(Instant::now());
+    s.say_unsaid();
     SessionReport {
         configure_refused: !skipped_configure && resume.skip_configure,
         end,
@@ -277,6 +289,7 @@ impl Session<'_> {
             Input::Sample => {
                 let per_thread = self.ctx.mining.miner().hashes_per_thread();
                 lock(self.ctx.status).record_hashes(now, &per_thread);
+                self.count_queue_drops(now);
             }
             Input::Report => {
                 if !self.ctx.config.quiet {
@@ -295,9 +308,14 @@ impl Session<'_> {
             let mut idle = true;
             while let Some(line) = self.client.poll_transmit() {
                 idle = false;
-                debug!(line = %redact(line.trim_end(), &self.ctx.config.password), "sending");
-                if let Err(e) = self.wr.write_all(line.as_bytes()).await {
-                    return Some(lost(format!("write error: {e}")));
+                debug!(line = %stratum::redact_line(line.trim_end()), "sending");
+                // A pool that stops reading must not hold the session (and its found
+                // shares) forever: `-T` bounds a write as it bounds silence.
+                let timeout = self.ctx.config.timeout;
+                match tokio::time::timeout(timeout, self.wr.write_all(line.as_bytes())).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Some(lost(format!("write error: {e}"))),
+                    Err(_) => return Some(lost("the pool stopped reading (write timed out)")),
                 }
             }
             while let Some(ev) = self.client.poll_event() {
@@ -332,55 +350,31 @@ impl Session<'_> {
             .in_current_span(),
         )
     }
-
-    fn on_found(&mut self, found: &Found, now: Instant) {
-        let share = match self.ctx.mining.share(found) {
-            Ok(share) => share,
-            Err(NotSubmitted::Void(job)) => {
-                lock(self.ctx.status).shares.stale += 1;
-                debug!(job, "share of a void job dropped");
-                return;
-            }
-            Err(e) => {
-                warn!("{e}");
-                return;
-            }
-        };
-        match self.client.submit(share, now) {
-            Ok(_) => {}
-            Err(SubmitError::Stale(job)) => {
-                lock(self.ctx.status).shares.stale += 1;
-                debug!(job = job.as_str(), "share of a void job dropped");
-            }
-            Err(e) => warn!("share not sent: {e}"),
-        }
-    }
 }
 
-/// A line with the Stratum password (in `mining.authorize`) hidden: secrets never reach a
-/// log line, at any level.
-fn redact(line: &str, password: &str) -> String {
-    if password.is_empty() {
-        return line.to_owned();
+/// Text from the pool for a log line: printable (see [`printable`]), and with the password
+/// hidden should the pool echo it back (an authorize error quoting it). A password under 4
+/// characters, such as the customary `x`, is left alone: hiding every `x` would garble
+/// every line and protect nothing. What we send is redacted by its structure instead
+/// ([`stratum::redact_line`]).
+pub(super) fn pool_text(text: &str, password: &str) -> String {
+    let text = printable(text);
+    if password.chars().count() < 4 {
+        return text;
     }
-    // The line holds the password JSON-escaped; hide both forms.
-    let escaped = serde_json::to_string(password).unwrap_or_default();
-    let escaped = escaped.trim_matches('"');
-    line.replace(escaped, "<redacted>")
-        .replace(password, "<redacted>")
+    text.replace(password, stratum::REDACTED)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::pool_text;
 
     #[test]
-    fn the_password_never_reaches_a_log_line() {
-        let line = r#"{"id":3,"method":"mining.authorize","params":["u","p\"w"]}"#;
+    fn an_echoed_password_is_hidden_in_pool_text() {
         assert_eq!(
-            redact(line, "p\"w"),
-            r#"{"id":3,"method":"mining.authorize","params":["u","<redacted>"]}"#
+            pool_text("bad password hunter2\n", "hunter2"),
+            "bad password <redacted> "
         );
-        assert_eq!(redact("x", ""), "x");
+        assert_eq!(pool_text("extranonce", "x"), "extranonce");
     }
 }

@@ -34,6 +34,9 @@ pub struct ShareCounts {
     pub rejected: u64,
     /// Found but not sent, because their job was voided (clean_jobs, reconnect).
     pub stale: u64,
+    /// Found but not sent, because they came faster than the submit rate limit, the found
+    /// queue or the pool's answers allow (a pool asking for a far too low difficulty).
+    pub dropped: u64,
 }
 
 impl ShareCounts {
@@ -110,6 +113,8 @@ pub struct Summary {
     pub rejected: u64,
     /// Shares found but not sent because their job was voided.
     pub stale: u64,
+    /// Shares found but not sent because they came faster than the submit rate limit.
+    pub dropped: u64,
     /// URL of the pool mined on now (null while not connected).
     pub pool: Option<String>,
     /// The pool's current share difficulty (null before `mining.set_difficulty`).
@@ -216,6 +221,7 @@ impl Status {
             accepted: self.shares.accepted,
             rejected: self.shares.rejected,
             stale: self.shares.stale,
+            dropped: self.shares.dropped,
             pool: self.pool.clone(),
             difficulty: self.difficulty,
             uptime_seconds: now.saturating_duration_since(self.started).as_secs_f64(),
@@ -240,6 +246,7 @@ mod tests {
             accepted: 12,
             rejected: 0,
             stale: 3,
+            dropped: 0,
         };
         assert_eq!(
             c.result_line(61.3e6, None),
@@ -249,6 +256,7 @@ mod tests {
             accepted: 11,
             rejected: 1,
             stale: 0,
+            dropped: 9,
         };
         assert_eq!(
             c.result_line(1500.0, Some("Above target\n")),
@@ -267,6 +275,7 @@ mod tests {
             "hashrate: 3.00 MH/s | 0: 1.00 MH/s 1: 2.00 MH/s"
         );
         s.shares.accepted = 5;
+        s.shares.dropped = 7;
         s.pool = Some("stratum+tcp://127.0.0.1:3333".into());
         let sum = s.summary(t0 + Duration::from_secs(2));
         assert_eq!(sum.hashrate_10s, Some(3e6));
@@ -276,6 +285,7 @@ mod tests {
         let json = serde_json::to_value(&sum).unwrap();
         assert_eq!(json["kernel"], "sha-ni");
         assert_eq!(json["threads"], 2);
+        assert_eq!(json["dropped"], 7);
     }
 
     #[test]

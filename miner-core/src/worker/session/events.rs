@@ -1,15 +1,16 @@
 //! What a session does with each event of the `stratum` client session: log it, start or
 //! restart jobs, count share results, or end the session.
 
-use std::time::Duration;
+use std::time::Instant;
 
-use stratum::VersionMask;
 use stratum::client::{ClientEvent, Job as ClientJob, ShareOutcome};
 use stratum::methods::Reconnect;
+use stratum::{ProtocolError, VersionMask};
 use tracing::{debug, info, warn};
 
 use super::{Session, SessionEnd, lost};
 use crate::worker::mining::StartError;
+use crate::worker::redirect;
 use crate::worker::stats::{lock, printable};
 
 impl Session<'_> {
@@ -37,15 +38,18 @@ impl Session<'_> {
                 );
             }
             ClientEvent::ResumeRefused(r) => {
-                info!("pool did not resume the session: {}", printable(&r.reason))
+                info!(
+                    "pool did not resume the session: {}",
+                    self.pool_text(&r.reason)
+                )
             }
             ClientEvent::Authorized => self.authorized(),
             ClientEvent::AuthFailed(r) => {
-                let why = printable(&r.reason);
+                let why = self.pool_text(&r.reason);
                 return Some(lost(format!("authorization failed: {why}")));
             }
             ClientEvent::HandshakeFailed(why) => {
-                return Some(lost(format!("handshake failed: {why}")));
+                return Some(lost(format!("handshake failed: {}", self.pool_text(&why))));
             }
             ClientEvent::NewJob(job) => self.start_job(&job),
             ClientEvent::ExtranonceChanged {
@@ -56,12 +60,17 @@ impl Session<'_> {
                 extranonce1.to_hex()
             ),
             ClientEvent::VersionMask(mask) => self.new_mask(mask),
-            ClientEvent::Reconnect(r) => return Some(self.redirect(r)),
-            ClientEvent::ShowMessage(text) => info!("pool message: {}", printable(&text)),
+            ClientEvent::Reconnect(r) => return self.redirect(&r),
+            ClientEvent::ShowMessage(text) => info!("pool message: {}", self.pool_text(&text)),
             ClientEvent::ShareResult { outcome, .. } => self.share_result(outcome),
-            ClientEvent::ProtocolError(e) => warn!("pool sent a bad line (skipped): {e}"),
+            ClientEvent::ProtocolError(e) => self.bad_line(&e),
         }
         None
+    }
+
+    /// Pool-supplied text for a log line (see [`super::pool_text`]).
+    fn pool_text(&self, text: &str) -> String {
+        super::pool_text(text, &self.ctx.config.password)
     }
 
     fn authorized(&mut self) {
@@ -80,22 +89,56 @@ impl Session<'_> {
         }
     }
 
-    /// `client.reconnect [host, port, wait]`: empty parts mean the current pool's (as
-    /// cpuminer).
-    fn redirect(&self, r: Reconnect) -> SessionEnd {
-        let mut url = self.ctx.url.clone();
-        if let Some(host) = r.host.filter(|h| !h.is_empty()) {
-            url.host = host;
+    /// `client.reconnect [host, port, wait]`: followed to the configured pool's host (any
+    /// port), to another host only with `--allow-redirect`; otherwise ignored, and the
+    /// session goes on.
+    fn redirect(&mut self, r: &Reconnect) -> Option<SessionEnd> {
+        let target = redirect::target(self.ctx.url, r);
+        let allowed = self.ctx.config.allow_redirect;
+        if let Some((url, wait)) = target
+            && redirect::may_follow(self.ctx.configured, &url, allowed)
+        {
+            return Some(SessionEnd::Redirect { url, wait });
         }
-        if let Some(port) = r.port.filter(|p| *p != 0) {
-            url.port = port;
+        if let Some(more) = self.warnings.redirect.hit(Instant::now()) {
+            let host = printable(r.host.as_deref().unwrap_or_default());
+            let home = &self.ctx.configured.host;
+            warn!(
+                "pool asks to reconnect to host {host:?}, not {home}: ignored (--allow-redirect \
+                 follows it); {more} more since the last warning"
+            );
         }
-        let wait = Duration::from_secs(r.wait.unwrap_or(0));
-        SessionEnd::Redirect { url, wait }
+        None
+    }
+
+    /// A line the session skipped: one warning per kind and interval (a pool can send
+    /// thousands: stray replies, unknown methods).
+    fn bad_line(&mut self, e: &ProtocolError) {
+        let throttle = self
+            .warnings
+            .bad_line
+            .entry(std::mem::discriminant(e))
+            .or_default();
+        if let Some(more) = throttle.hit(Instant::now()) {
+            let e = super::pool_text(&e.to_string(), &self.ctx.config.password);
+            warn!(
+                "pool sent a bad line (skipped): {e}; {more} more of this kind since the last warning"
+            );
+        }
     }
 
     fn start_job(&mut self, job: &ClientJob) {
         let job_id = job.notify.job_id.as_str();
+        let mined = self.ctx.mining.mined_difficulty(job);
+        if mined != job.difficulty
+            && let Some(more) = self.warnings.floor.hit(Instant::now())
+        {
+            let (asked, floor) = (job.difficulty.value(), mined.value());
+            warn!(
+                "pool difficulty {asked} is under the floor {floor}: mining at {floor} \
+                 ({more} more such jobs since the last warning)"
+            );
+        }
         let started = self.ctx.mining.start(job);
         if let Err(e @ StartError::Work(_)) = &started {
             warn!(job = job_id, "{e}");
@@ -127,7 +170,8 @@ impl Session<'_> {
             }
             ShareOutcome::Rejected(r) => {
                 s.shares.rejected += 1;
-                info!("{}", s.shares.result_line(rate, Some(&r.reason)));
+                let reason = super::pool_text(&r.reason, &self.ctx.config.password);
+                info!("{}", s.shares.result_line(rate, Some(&reason)));
             }
             ShareOutcome::TimedOut => warn!("share got no answer in time"),
             ShareOutcome::ConnectionLost => warn!("share unanswered: connection lost"),
