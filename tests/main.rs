@@ -1,6 +1,7 @@
 //! End-to-end tests of the `mesos-miner` binary: one test binary (links once), one module
 //! per area.
 
+mod browser;
 mod cli_engine;
 mod e2e_stratum;
 mod framework;

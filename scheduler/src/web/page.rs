@@ -13,7 +13,7 @@ const BEFORE_STATE: &str = concat!(
     // No favicon request: the browser would ask for /favicon.ico otherwise.
     "<link rel=\"icon\" href=\"data:,\"><title>mesos-miner</title><style>",
     include_str!("assets/page.css"),
-    "</style></head><body>",
+    "</style></head><body id=\"page\">",
     include_str!("assets/body.html"),
     "<script id=\"initial-state\" type=\"application/json\">",
 );
