@@ -66,7 +66,9 @@ fn chromium() -> Result<PathBuf, String> {
     let install = [&prefix[..], &["install", "-y", "chromium"]].concat();
     let update = [&prefix[..], &["update"]].concat();
     eprintln!("browser test: installing Debian's chromium with apt");
-    if !run(program, &install) && !(run(program, &update) && run(program, &install)) {
+    // The package lists may be empty or old on a fresh machine: update once, then retry.
+    let installed = run(program, &install) || (run(program, &update) && run(program, &install));
+    if !installed {
         return Err(format!(
             "apt-get could not install chromium (as {})",
             if root { "root" } else { "sudo -n" }
