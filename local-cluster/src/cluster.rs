@@ -50,6 +50,10 @@ pub struct ClusterConfig {
     /// Bytes a subscription (scheduler or executor) may leave unread before the cluster
     /// cuts it off; bounds what a client that never reads can make the cluster hold.
     pub max_stream_backlog: usize,
+    /// Run no processes: every launched container is reported started at once and any
+    /// signal ends it (exit by that signal). For scale tests of schedulers, where thousands
+    /// of real executors would measure the machine rather than the cluster.
+    pub simulate_processes: bool,
 }
 
 impl Default for ClusterConfig {
@@ -73,6 +77,7 @@ impl Default for ClusterConfig {
             standby_masters: 0,
             failover_recovery: Duration::from_secs(1),
             max_stream_backlog: 64 << 20,
+            simulate_processes: false,
         }
     }
 }
@@ -118,6 +123,7 @@ impl LocalCluster {
         let shared = Shared::new(
             Core::new(mcfg, Wall::system(), Ids::Os),
             cfg.max_stream_backlog,
+            cfg.simulate_processes,
         );
         let master = serve(listener, http::master_router(shared.clone(), 0)).await;
         let ticker = driver::spawn_ticker(shared.clone(), cfg.tick);

@@ -1,13 +1,14 @@
 //! What one client may make the cluster hold (issue 11 hole 8): a subscriber that lets its
-//! stream pile up unread is cut off instead of growing the cluster's memory without bound.
+//! stream pile up unread is cut off instead of growing the cluster's memory without bound;
+//! and the process-free mode the scale benchmark runs the cluster in.
 
 use std::time::Duration;
 
 use proto::Message;
 use proto::scheduler::{Event, event::Type as EventType};
-use proto::v1;
+use proto::v1::{self, TaskState};
 
-use crate::common::{Sub, cluster_with, framework};
+use crate::common::{Sub, cluster_with, command_task, framework, launch};
 
 /// A RECONCILE of 100,000 unknown tasks on a stream nobody reads: the events overflow the
 /// stream's backlog, the cluster ends the stream with an error (no chunk terminator) long
@@ -56,4 +57,36 @@ async fn unread_stream_is_cut_at_the_backlog_limit() {
     info.id = Some(sub.framework_id.clone());
     let again = Sub::open(&master, info).await;
     assert_eq!(again.framework_id, sub.framework_id, "same framework again");
+}
+
+/// `simulate_processes` (the scale benchmark's mode): a command that could never run is
+/// reported running at once, and a kill ends it as TASK_KILLED, with no process involved.
+#[tokio::test]
+async fn simulated_processes_run_and_die_by_signal() {
+    let cluster = cluster_with(1, |c| c.simulate_processes = true).await;
+    let mut sub = Sub::open(&cluster.master_url(), framework("sim", &[])).await;
+    let offer = sub.offer().await;
+    let task = command_task("s1", &offer, "/nonexistent/binary --never-runs");
+    let launch = launch(&sub.framework_id, &offer, vec![task]);
+    assert_eq!(sub.call(&launch).await.0, 202);
+    let mut state = sub.update("s1", true).await.state;
+    if state == TaskState::TaskStarting as i32 {
+        state = sub.update("s1", true).await.state;
+    }
+    assert_eq!(
+        state,
+        TaskState::TaskRunning as i32,
+        "running without a process"
+    );
+    let kill = proto::calls::scheduler::kill(
+        &sub.framework_id,
+        v1::TaskId { value: "s1".into() },
+        Some(offer.agent_id.clone()),
+        None,
+    );
+    assert_eq!(sub.call(&kill).await.0, 202);
+    assert_eq!(
+        sub.update("s1", true).await.state,
+        TaskState::TaskKilled as i32
+    );
 }

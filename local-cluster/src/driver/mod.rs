@@ -42,6 +42,9 @@ pub(crate) struct State {
     /// Set after a large request or a closed stream: the ticker then hands freed memory
     /// back to the operating system (see [`release_memory`]).
     pub(crate) trim_due: bool,
+    /// No processes: launches are reported started at once and signals end them
+    /// ([`crate::ClusterConfig::simulate_processes`]).
+    simulate: bool,
     /// container → process group id of its running process.
     pub(crate) children: HashMap<String, u32>,
     /// Signals for containers whose process is not registered yet (still fetching or
@@ -58,13 +61,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(core: Core, max_backlog: usize) -> Arc<Shared> {
+    pub(crate) fn new(core: Core, max_backlog: usize, simulate: bool) -> Arc<Shared> {
         Arc::new(Shared {
             state: Mutex::new(State {
                 core,
                 streams: HashMap::new(),
                 max_backlog,
                 trim_due: false,
+                simulate,
                 children: HashMap::new(),
                 pending_signals: HashMap::new(),
                 closed: false,
@@ -135,34 +139,54 @@ impl State {
         }
     }
 
-    /// Executes every pending output of the core.
+    /// Executes every pending output of the core (with simulated processes a launch or a
+    /// signal feeds the core again, so this runs until it has nothing more to say).
     pub(crate) fn dispatch(&mut self, shared: &Arc<Shared>) {
-        for out in self.core.take_outputs() {
-            match out {
-                Out::SchedEvent { stream, event } => self.send_event(stream, &event),
-                Out::ExecEvent { conn, event } => self.send_event(conn, &event),
-                // Dropping the sender ends the body: hyper writes the chunk terminator.
-                Out::Close { stream } => {
-                    self.streams.remove(&stream);
-                }
-                // An error item makes hyper drop the connection without a terminator.
-                Out::Abort { stream } => self.abort(stream),
-                Out::Launch { container, spec } => {
-                    tokio::spawn(process::run(shared.clone(), container, spec));
-                }
-                Out::Signal { container, kill } => match self.children.get(&container) {
-                    Some(pgid) => process::signal_group(*pgid, kill),
-                    None => {
-                        let strongest = self
-                            .pending_signals
-                            .get(&container)
-                            .copied()
-                            .unwrap_or(false)
-                            || kill;
-                        self.pending_signals.insert(container, strongest);
-                    }
-                },
+        for _ in 0..MAX_DISPATCH_ROUNDS {
+            let outs = self.core.take_outputs();
+            if outs.is_empty() {
+                return;
             }
+            for out in outs {
+                self.execute(shared, out);
+            }
+        }
+    }
+
+    fn execute(&mut self, shared: &Arc<Shared>, out: Out) {
+        match out {
+            Out::SchedEvent { stream, event } => self.send_event(stream, &event),
+            Out::ExecEvent { conn, event } => self.send_event(conn, &event),
+            // Dropping the sender ends the body: hyper writes the chunk terminator.
+            Out::Close { stream } => {
+                self.streams.remove(&stream);
+            }
+            // An error item makes hyper drop the connection without a terminator.
+            Out::Abort { stream } => self.abort(stream),
+            Out::Launch { container, .. } if self.simulate => {
+                self.core.process_started(&container, now());
+            }
+            Out::Launch { container, spec } => {
+                tokio::spawn(process::run(shared.clone(), container, spec));
+            }
+            // A simulated process dies of the signal at once (status = the signal number,
+            // as a raw wait status).
+            Out::Signal { container, kill } if self.simulate => {
+                let status = if kill { libc::SIGKILL } else { libc::SIGTERM };
+                self.core.process_exited(&container, status, now());
+            }
+            Out::Signal { container, kill } => match self.children.get(&container) {
+                Some(pgid) => process::signal_group(*pgid, kill),
+                None => {
+                    let strongest = self
+                        .pending_signals
+                        .get(&container)
+                        .copied()
+                        .unwrap_or(false)
+                        || kill;
+                    self.pending_signals.insert(container, strongest);
+                }
+            },
         }
     }
 
@@ -179,6 +203,10 @@ impl State {
 pub(crate) fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
+
+/// Rounds of [`State::dispatch`] before it stops (a simulated launch answers with events,
+/// which never launch again; the bound only guards against a future loop).
+const MAX_DISPATCH_ROUNDS: usize = 64;
 
 /// Requests at least this large mark memory to be released afterwards.
 pub(crate) const LARGE_REQUEST: usize = 256 << 10;

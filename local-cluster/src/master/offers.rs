@@ -1,6 +1,7 @@
 //! Allocation and offer calls: OFFERS from the agents' free resources, DECLINE filters,
 //! rescinds (spec §4.2, §5 "Offers"). ACCEPT is in `launch`.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::{Master, OfferRec};
@@ -15,23 +16,34 @@ const MAX_REFUSE: f64 = 31_536_000.0;
 
 impl Master {
     /// Resources of `agent_id` not used by live tasks and executors and not offered.
+    #[cfg(test)]
     pub(crate) fn free(&self, agent_id: &str) -> Res {
-        let Some(agent) = self.agents.get(agent_id) else {
-            return Res::default();
-        };
-        let mut free = agent.total.clone();
-        for t in self
-            .tasks
-            .values()
-            .filter(|t| t.agent_id == agent_id && !t.state.is_terminal())
-        {
-            free.sub(&t.res);
+        self.free_of(&[agent_id])
+            .remove(agent_id)
+            .unwrap_or_default()
+    }
+
+    /// [`Master::free`] of every agent in `agent_ids`, in one pass over the tasks and offers
+    /// (allocation runs every tick: per-agent scans would cost agents × tasks).
+    fn free_of<'a>(&self, agent_ids: &[&'a str]) -> HashMap<&'a str, Res> {
+        let mut free: HashMap<&str, Res> = agent_ids
+            .iter()
+            .filter_map(|id| self.agents.get(*id).map(|a| (*id, a.total.clone())))
+            .collect();
+        for t in self.tasks.values().filter(|t| !t.state.is_terminal()) {
+            if let Some(r) = free.get_mut(t.agent_id.as_str()) {
+                r.sub(&t.res);
+            }
         }
-        for r in agent.executors.values() {
-            free.sub(r);
+        for (id, r) in free.iter_mut() {
+            for used in self.agents[*id].executors.values() {
+                r.sub(used);
+            }
         }
-        for o in self.offers.values().filter(|o| o.agent_id == agent_id) {
-            free.sub(&o.res);
+        for o in self.offers.values() {
+            if let Some(r) = free.get_mut(o.agent_id.as_str()) {
+                r.sub(&o.res);
+            }
         }
         free
     }
@@ -44,9 +56,13 @@ impl Master {
             .filter(|(_, a)| a.connected && a.unreachable_since.is_none())
             .map(|(id, _)| id.clone())
             .collect();
+        let ids: Vec<&str> = agent_ids.iter().map(String::as_str).collect();
+        let mut free_all = self.free_of(&ids);
         let mut batches: Vec<(String, Vec<v1::Offer>)> = Vec::new();
-        for agent_id in agent_ids {
-            let free = self.free(&agent_id);
+        for agent_id in &agent_ids {
+            let Some(free) = free_all.remove(agent_id.as_str()) else {
+                continue;
+            };
             if free.is_empty() {
                 continue;
             }
@@ -56,7 +72,7 @@ impl Master {
                 .filter(|(_, f)| {
                     f.conn.is_some()
                         && !f.suppressed
-                        && f.filters.get(&agent_id).is_none_or(|until| *until <= now)
+                        && f.filters.get(agent_id).is_none_or(|until| *until <= now)
                 })
                 .map(|(id, _)| id.clone())
                 .collect();
@@ -65,7 +81,7 @@ impl Master {
             }
             // Round robin over the eligible frameworks, keyed on the offer counter.
             let fid = eligible[self.offers_made() as usize % eligible.len()].clone();
-            let offer = self.make_offer(&fid, &agent_id, free, now);
+            let offer = self.make_offer(&fid, agent_id, free, now);
             match batches.iter_mut().find(|(f, _)| *f == fid) {
                 Some((_, list)) => list.push(offer),
                 None => batches.push((fid, vec![offer])),
