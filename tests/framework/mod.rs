@@ -5,6 +5,7 @@
 //! through framework messages, and faults are injected into the cluster.
 
 mod basic;
+mod docker;
 mod faults;
 mod restart;
 mod servers;
