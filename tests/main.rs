@@ -6,4 +6,6 @@ mod cli_engine;
 mod e2e_stratum;
 mod framework;
 mod fuzz_corpus;
+mod mine_cli;
+mod mine_solo;
 mod support;

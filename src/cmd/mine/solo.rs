@@ -74,6 +74,36 @@ fn split_userinfo(url: &str) -> (String, Option<(String, String)>) {
     }
 }
 
+/// `http(s)://HOST[:PORT][/path]` with a host name, IPv4 or `[IPv6]` and a port in
+/// 1..=65535: the RPC client only finds out at its first request, after retries.
+fn check_url(url: &str) -> Result<(), UsageError> {
+    let bad = |why: &str| UsageError(format!("-o {url}: not a usable node URL ({why})"));
+    let rest = url.split_once("://").map_or("", |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            h.parse::<std::net::Ipv6Addr>()
+                .map_err(|_| bad("bad IPv6 address"))?;
+            (h, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':';
+    if host.is_empty() || !host.chars().all(name_char) {
+        return Err(bad("expected HOST:PORT after the scheme"));
+    }
+    if let Some(p) = port
+        && !matches!(p.parse::<u16>(), Ok(n) if n > 0)
+    {
+        return Err(bad("bad port"));
+    }
+    Ok(())
+}
+
 impl Solo {
     /// Checks the solo flags: an address, one way to authenticate, a readable cookie file
     /// and a URL the RPC client accepts. Messages never carry the password.
@@ -104,6 +134,7 @@ impl Solo {
                  (or -O USER:PASS), or --rpc-cookie-file FILE, not both"
             ))
         })?;
+        check_url(&url)?;
         RpcClient::new(&url, auth.clone(), Duration::from_secs(30))
             .map_err(|e| UsageError(format!("-o {url}: not a usable node URL ({e})")))?;
         Ok(Solo {
@@ -173,6 +204,23 @@ mod tests {
         assert_eq!(url, "http://127.0.0.1:8332/wallet");
         assert_eq!(up, Some(("me".into(), "pa:ss".into())));
         assert_eq!(split_userinfo("http://n:1").1, None);
+        for good in [
+            "http://127.0.0.1:8332/",
+            "https://node.example",
+            "http://[::1]:18443",
+        ] {
+            assert!(check_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://",
+            "http://exa mple:1/",
+            "http://h:0",
+            "http://h:x",
+            "http://[::1",
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(e.0.contains("not a usable node URL"), "{bad}: {e}");
+        }
     }
 
     #[test]
