@@ -160,7 +160,20 @@ impl Session<'_> {
         }
     }
 
-    fn share_result(&self, outcome: ShareOutcome) {
+    fn share_result(&mut self, outcome: ShareOutcome) {
+        let why = match outcome {
+            ShareOutcome::TimedOut => "got no answer in time",
+            ShareOutcome::ConnectionLost => "unanswered: connection lost",
+            answered => return self.answered(answered),
+        };
+        // A pool that never answers would otherwise get one line per share sent.
+        if let Some(more) = self.warnings.unanswered.hit(Instant::now()) {
+            warn!("share {why} ({more} more unanswered since the last warning)");
+        }
+    }
+
+    /// One line per answered share, as cpuminer (at most the submit rate limit a second).
+    fn answered(&self, outcome: ShareOutcome) {
         let mut s = lock(self.ctx.status);
         let rate = s.hashrate();
         match outcome {
@@ -173,8 +186,7 @@ impl Session<'_> {
                 let reason = super::pool_text(&r.reason, &self.ctx.config.password);
                 info!("{}", s.shares.result_line(rate, Some(&reason)));
             }
-            ShareOutcome::TimedOut => warn!("share got no answer in time"),
-            ShareOutcome::ConnectionLost => warn!("share unanswered: connection lost"),
+            ShareOutcome::TimedOut | ShareOutcome::ConnectionLost => {}
         }
     }
 }

@@ -27,6 +27,8 @@ pub(super) struct Warnings {
     pub(super) not_sent: Throttle,
     /// `client.reconnect` to another host, not followed.
     pub(super) redirect: Throttle,
+    /// Submits with no answer (timed out, connection lost).
+    pub(super) unanswered: Throttle,
     /// Job difficulty under the floor.
     pub(super) floor: Throttle,
 }
@@ -95,6 +97,7 @@ impl Session<'_> {
             ("share drops", w.dropped.take_unsaid()),
             ("shares not sent", w.not_sent.take_unsaid()),
             ("redirects refused", w.redirect.take_unsaid()),
+            ("unanswered shares", w.unanswered.take_unsaid()),
         ];
         for (what, n) in counts {
             if n > 0 {
