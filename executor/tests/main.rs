@@ -1,8 +1,10 @@
 //! The executor driven end to end against a fake agent on loopback (real protobuf, RecordIO
 //! in HTTP chunks): a demo pool task and a worker task mining on it, each in its own
 //! executor, through SUBSCRIBE, LAUNCH, updates, reports, ACKNOWLEDGED, a stream cut by a
-//! plain TCP close (agent restart) with 503s before the re-SUBSCRIBE, KILL and SHUTDOWN.
+//! plain TCP close (agent restart) with 503s before the re-SUBSCRIBE, KILL and SHUTDOWN;
+//! and what it logs at trace level (`redaction`: no password of `TaskInfo.data`).
 
+mod redaction;
 mod util;
 
 use std::path::PathBuf;
