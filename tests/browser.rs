@@ -115,6 +115,22 @@ fn browse(chromium: &Path, profile: &Path, url: &str, extra: &[&str]) -> String 
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Bytes of the page's body, by a raw HTTP/1.1 GET.
+fn page_bytes(web: SocketAddr) -> usize {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(web) else {
+        return 0;
+    };
+    let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let head = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |i| i + 4);
+    raw.len() - head
+}
+
 /// Every value of attribute `name` in `dom`.
 fn attr_values<'a>(dom: &'a str, name: &str) -> Vec<&'a str> {
     let needle = format!(" {name}=\"");
@@ -260,6 +276,12 @@ fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
     assert!(dom.contains("data-agent-id="), "no per-agent row");
     assert!(dom.contains("class=\"change\""), "no state change listed");
     assert_eq!(attr_of(&dom, "page", "data-subscribed"), Some("true"));
+    // Printed, never asserted: a shared machine makes any timing noise.
+    eprintln!(
+        "browser test: page {} bytes, first contentful paint {} ms (headless, virtual time)",
+        page_bytes(web),
+        attr_of(&dom, "page", "data-first-paint-ms").unwrap_or("not reported"),
+    );
 
     let shot = dir.join("page.png");
     let flag = format!("--screenshot={}", shot.display());
