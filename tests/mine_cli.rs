@@ -263,10 +263,8 @@ fn on_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
     assert_eq!(unsafe { libc::unlockpt(master) }, 0);
     let mut name = [0 as libc::c_char; 128];
     // SAFETY: `name` is writable for its full length, which is what we pass.
-    assert_eq!(
-        unsafe { libc::ptsname_r(master, name.as_mut_ptr(), name.len()) },
-        0
-    );
+    let named = unsafe { libc::ptsname_r(master, name.as_mut_ptr(), name.len()) };
+    assert_eq!(named, 0);
     // SAFETY: ptsname_r wrote a NUL-terminated path into `name`.
     let path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
     // SAFETY: `master` is an open fd owned by nothing else; the File now owns it.
