@@ -10,11 +10,14 @@
 //! run side by side (the unsubscribed one must never find `local`'s master).
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod chrome;
+
+use chrome::{browse, chromium};
 
 use crate::support::{Proc, get_json, temp_dir, wait_listening};
 
@@ -24,95 +27,6 @@ fn free_port(range: std::ops::Range<u16>) -> u16 {
         .into_iter()
         .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
         .expect("a free port in 39100..39200")
-}
-
-fn run(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Debian's chromium, installed with apt (through `sudo -n` when not root) if missing;
-/// `Err` says why it cannot be had.
-fn chromium() -> Result<PathBuf, String> {
-    let found = || {
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-    };
-    if let Some(path) = found() {
-        return Ok(path);
-    }
-    if !Path::new("/usr/bin/apt-get").exists() {
-        return Err("no chromium, and no apt-get to install it".into());
-    }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let (program, mut prefix): (&str, Vec<&str>) = if root {
-        ("apt-get", vec![])
-    } else {
-        ("sudo", vec!["-n", "apt-get"])
-    };
-    // Another apt may be running on a shared machine: wait for its lock.
-    prefix.extend(["-o", "DPkg::Lock::Timeout=600"]);
-    let install = [&prefix[..], &["install", "-y", "chromium"]].concat();
-    let update = [&prefix[..], &["update"]].concat();
-    eprintln!("browser test: installing Debian's chromium with apt");
-    // The package lists may be empty or old on a fresh machine: update once, then retry.
-    let installed = run(program, &install) || (run(program, &update) && run(program, &install));
-    if !installed {
-        return Err(format!(
-            "apt-get could not install chromium (as {})",
-            if root { "root" } else { "sudo -n" }
-        ));
-    }
-    found().ok_or_else(|| "apt-get installed chromium, but no /usr/bin/chromium".into())
-}
-
-/// Headless chromium on `url` with `extra` flags (a dump or a screenshot); stdout.
-fn browse(chromium: &Path, profile: &Path, url: &str, extra: &[&str]) -> String {
-    let profile = format!("--user-data-dir={}", profile.display());
-    let mut args = vec![
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-extensions",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--no-pings",
-        // Only loopback: nothing else resolves, and the proxy for it is a closed port.
-        "--proxy-server=127.0.0.1:9",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        // Virtual time: the page's 2 s polls run as fast as the fetches answer.
-        "--virtual-time-budget=7000",
-        profile.as_str(),
-    ];
-    args.extend_from_slice(extra);
-    args.push(url);
-    let out = Command::new(chromium)
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("chromium runs");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Bytes of the page's body, by a raw HTTP/1.1 GET.
@@ -204,25 +118,16 @@ fn pixels(path: &Path) -> (u32, u32, Vec<[u8; 3]>) {
     (info.width, info.height, rgb)
 }
 
-#[test]
-fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
-    let chromium = match chromium() {
-        Ok(path) => path,
-        Err(why) => {
-            eprintln!("SKIPPED the_page_in_headless_chromium: {why}");
-            return;
-        }
-    };
-    let dir = temp_dir("browser");
-    let master = free_port(39100..39125);
-    let web_port = free_port(39125..39150);
-    let web = SocketAddr::from(([127, 0, 0, 1], web_port));
-    let (master_s, web_s) = (master.to_string(), web.to_string());
+/// `mesos-miner local` with 2 agents and 1 s history points, listening; its web address.
+fn start_local(dir: &Path) -> (Proc, SocketAddr) {
+    let master = free_port(39100..39125).to_string();
+    let web = SocketAddr::from(([127, 0, 0, 1], free_port(39125..39150)));
+    let web_s = web.to_string();
     let work = dir.join("work");
     let args = [
         "local",
         "--port",
-        &master_s,
+        &master,
         "--web-bind",
         &web_s,
         "--agents",
@@ -240,17 +145,21 @@ fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
         "--work-dir",
         work.to_str().expect("utf-8 path"),
     ];
-    let mut local = Proc::spawn(&args, dir.join("local.log"));
+    let local = Proc::spawn(&args, dir.join("local.log"));
     wait_listening(web, &local);
-    let state = wait_mining(web, 2, &local);
-    let url = format!("http://{web}/");
-    let dom = browse(&chromium, &dir.join("profile"), &url, &["--dump-dom"]);
+    (local, web)
+}
 
-    // The script ran and polled (the embedded state alone sets no data-updates).
-    let updates = number(&dom, "page", "data-updates");
-    assert!(updates >= 1.0, "no poll answered in the browser");
+/// The DOM the script left: it polled, the chart has 3 points, the hashrate is not 0, one
+/// row per task of `state`.
+fn check_dom(dom: &str, state: &Value) {
+    // The embedded state alone sets no data-updates: only an answered poll does.
     assert!(
-        number(&dom, "chart", "data-points") >= 3.0,
+        number(dom, "page", "data-updates") >= 1.0,
+        "no poll answered in the browser"
+    );
+    assert!(
+        number(dom, "chart", "data-points") >= 3.0,
         "fewer than 3 chart points"
     );
     assert!(
@@ -258,11 +167,10 @@ fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
         "no cluster line in the SVG"
     );
     assert!(
-        number(&dom, "cluster-rate", "data-hps") > 0.0,
+        number(dom, "cluster-rate", "data-hps") > 0.0,
         "the hashrate shows 0"
     );
-    // One row per task, the same tasks as /api/state, each worker with a non-zero rate.
-    let mut rows: Vec<&str> = attr_values(&dom, "data-task-id");
+    let mut rows: Vec<&str> = attr_values(dom, "data-task-id");
     let mut ids: Vec<&str> = state["tasks"]
         .as_array()
         .expect("tasks")
@@ -275,31 +183,19 @@ fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
     assert_eq!(rows.len(), 3, "the server and two workers");
     assert!(dom.contains("data-agent-id="), "no per-agent row");
     assert!(dom.contains("class=\"change\""), "no state change listed");
-    assert_eq!(attr_of(&dom, "page", "data-subscribed"), Some("true"));
-    // Printed, never asserted: a shared machine makes any timing noise.
-    eprintln!(
-        "browser test: page {} bytes, first contentful paint {} ms (headless, virtual time)",
-        page_bytes(web),
-        attr_of(&dom, "page", "data-first-paint-ms").unwrap_or("not reported"),
-    );
+    assert_eq!(attr_of(dom, "page", "data-subscribed"), Some("true"));
+}
 
-    let shot = dir.join("page.png");
-    let flag = format!("--screenshot={}", shot.display());
-    browse(
-        &chromium,
-        &dir.join("profile"),
-        &url,
-        &[&flag, "--window-size=1280,1400", "--hide-scrollbars"],
-    );
-    let (w, h, rgb) = pixels(&shot);
+/// The screenshot is not blank: many colours (text, lines, pills), no one colour nearly
+/// everywhere, and the chart's blue line (#1f6feb, anti-aliased) over many pixels.
+fn check_screenshot(shot: &Path) {
+    let (w, h, rgb) = pixels(shot);
     assert_eq!((w, h), (1280, 1400));
     let mut colours = std::collections::HashMap::new();
     for p in &rgb {
         *colours.entry(*p).or_insert(0usize) += 1;
     }
     let commonest = colours.values().max().copied().unwrap_or(0);
-    // Not blank: many colours (text, lines, pills), no one colour nearly everywhere, and
-    // the chart's blue line (#1f6feb, anti-aliased) drawn over a good number of pixels.
     let blue = rgb
         .iter()
         .filter(|p| p[0] < 80 && (90..=140).contains(&p[1]) && p[2] > 200)
@@ -307,12 +203,12 @@ fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
     eprintln!(
         "browser test: screenshot {} ({w}x{h}, {} bytes): {} colours, commonest {:.1} %, {blue} chart-blue pixels",
         shot.display(),
-        std::fs::metadata(&shot).map_or(0, |m| m.len()),
+        std::fs::metadata(shot).map_or(0, |m| m.len()),
         colours.len(),
         100.0 * commonest as f64 / rgb.len() as f64,
     );
     if let Some(copy) = std::env::var_os("MESOS_MINER_SCREENSHOT") {
-        let _ = std::fs::copy(&shot, copy);
+        let _ = std::fs::copy(shot, copy);
     }
     assert!(colours.len() >= 32, "{} colours: blank", colours.len());
     assert!(
@@ -323,7 +219,38 @@ fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
         blue >= 500,
         "the chart line is missing ({blue} blue pixels)"
     );
+}
 
+#[test]
+fn the_page_in_headless_chromium_shows_the_chart_and_the_tasks() {
+    let chromium = match chromium() {
+        Ok(path) => path,
+        Err(why) => {
+            eprintln!("SKIPPED the_page_in_headless_chromium: {why}");
+            return;
+        }
+    };
+    let dir = temp_dir("browser");
+    let (mut local, web) = start_local(&dir);
+    let state = wait_mining(web, 2, &local);
+    let url = format!("http://{web}/");
+    let dom = browse(&chromium, &dir.join("profile"), &url, &["--dump-dom"]);
+    check_dom(&dom, &state);
+    // Printed, never asserted: a shared machine makes any timing noise.
+    eprintln!(
+        "browser test: page {} bytes, first contentful paint {} ms (headless, virtual time)",
+        page_bytes(web),
+        attr_of(&dom, "page", "data-first-paint-ms").unwrap_or("not reported"),
+    );
+    let shot = dir.join("page.png");
+    let flag = format!("--screenshot={}", shot.display());
+    let extra = [
+        flag.as_str(),
+        "--window-size=1280,1400",
+        "--hide-scrollbars",
+    ];
+    browse(&chromium, &dir.join("profile"), &url, &extra);
+    check_screenshot(&shot);
     // Ctrl-C's path: the framework is torn down and no executor outlives `local`.
     assert!(
         local.terminate(Duration::from_secs(60)).is_some(),
