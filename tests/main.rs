@@ -7,5 +7,6 @@ mod e2e_stratum;
 mod framework;
 mod fuzz_corpus;
 mod mine_cli;
+mod mine_executor;
 mod mine_solo;
 mod support;

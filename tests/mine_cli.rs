@@ -32,16 +32,16 @@ fn assert_usage(args: &[&str], text: &str) {
 
 /// A hashing thread of a running miner, as /proc shows it.
 #[derive(Debug)]
-struct HashThread {
+pub(crate) struct HashThread {
     name: String,
-    nice: i64,
+    pub(crate) nice: i64,
     /// 0 normal, 3 SCHED_BATCH, 5 SCHED_IDLE (sched.h).
-    policy: i64,
+    pub(crate) policy: i64,
     cpus: String,
 }
 
 /// The `miner-N` threads of process `pid`, by name.
-fn hash_threads(pid: u32) -> Vec<HashThread> {
+pub(crate) fn hash_threads(pid: u32) -> Vec<HashThread> {
     let mut out = Vec::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
