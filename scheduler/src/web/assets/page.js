@@ -216,6 +216,29 @@
     return d;
   }
 
+  // Horizontal grid lines with H/s labels, and five clock labels under the chart.
+  function drawAxes(x, y, t0, t1, top) {
+    for (var i = 0; i <= 4; i++) {
+      var v = top * i / 4, yy = y(v);
+      svg.appendChild(svgEl("line", { x1: L, x2: W - R, y1: yy, y2: yy, class: "grid" }));
+      svg.appendChild(svgEl("text", { x: L - 6, y: yy + 4, "text-anchor": "end", class: "axis" }, rate(v)));
+    }
+    for (var j = 0; j <= 4; j++) {
+      var t = t0 + (t1 - t0) * j / 4;
+      var anchor = j === 0 ? "start" : j === 4 ? "end" : "middle";
+      svg.appendChild(svgEl("text", { x: x(t), y: H - 8, "text-anchor": anchor, class: "axis" }, clock(t)));
+    }
+  }
+
+  function legendItem(color, text) {
+    var item = el("span");
+    var key = el("i");
+    key.style.background = color;
+    item.appendChild(key);
+    item.appendChild(document.createTextNode(text));
+    return item;
+  }
+
   function renderChart() {
     var pts = hist.cluster;
     svg.replaceChildren();
@@ -235,16 +258,7 @@
     top = niceMax(top);
     var x = function (t) { return L + (t - t0) / (t1 - t0) * (W - L - R); };
     var y = function (v) { return T + (1 - v / top) * (H - T - B); };
-    for (var i = 0; i <= 4; i++) {
-      var v = top * i / 4, yy = y(v);
-      svg.appendChild(svgEl("line", { x1: L, x2: W - R, y1: yy, y2: yy, class: "grid" }));
-      svg.appendChild(svgEl("text", { x: L - 6, y: yy + 4, "text-anchor": "end", class: "axis" }, rate(v)));
-    }
-    for (var j = 0; j <= 4; j++) {
-      var t = t0 + (t1 - t0) * j / 4;
-      var anchor = j === 0 ? "start" : j === 4 ? "end" : "middle";
-      svg.appendChild(svgEl("text", { x: x(t), y: H - 8, "text-anchor": anchor, class: "axis" }, clock(t)));
-    }
+    drawAxes(x, y, t0, t1, top);
     var line = pathOf(pts, x, y);
     var first = pts[0], last = pts[pts.length - 1];
     svg.appendChild(svgEl("path", {
@@ -255,23 +269,13 @@
       hist.agents.forEach(function (a, k) {
         var color = COLORS[k % COLORS.length];
         svg.appendChild(svgEl("path", { class: "agent", stroke: color, d: pathOf(a.points, x, y) }));
-        var item = el("span");
-        var key = el("i");
-        key.style.background = color;
-        item.appendChild(key);
-        item.appendChild(document.createTextNode(a.hostname + " (" + short(a.agent_id) + ")"));
-        legend.appendChild(item);
+        legend.appendChild(legendItem(color, a.hostname + " (" + short(a.agent_id) + ")"));
       });
     }
     svg.appendChild(svgEl("path", { class: "cluster", d: line }));
     svg.appendChild(svgEl("circle", { cx: x(last[0]), cy: y(last[1]), r: 3.5, fill: "#1f6feb" }));
-    var item = el("span");
-    var key = el("i");
-    key.style.background = "#1f6feb";
-    item.appendChild(key);
-    item.appendChild(document.createTextNode("cluster (" + pts.length + " points, every " +
-      hist.interval_ms / 1000 + " s)"));
-    legend.insertBefore(item, legend.firstChild);
+    legend.insertBefore(legendItem("#1f6feb", "cluster (" + pts.length + " points, every " +
+      hist.interval_ms / 1000 + " s)"), legend.firstChild);
   }
 
   // Appends the points after `since`; drops what falls out of the server's ring.
