@@ -87,11 +87,16 @@ fn benchmark_threads(
     let dir = temp_dir(name);
     let t = threads.to_string();
     let mut args = vec!["mine", "--benchmark", "-t", &t, "--kernel", "portable"];
+    args.extend_from_slice(&["--report-interval", "1"]);
     args.extend_from_slice(extra);
     let mut proc = Proc::spawn(&args, dir.join("miner.log"));
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = hash_threads(proc.child.id());
-    while !(seen.len() == threads && ok(&seen)) && Instant::now() < deadline {
+    // Until the threads look right and the first hashrate line shows that the miner runs
+    // (its SIGTERM handler is installed by then: a SIGTERM before it would kill it).
+    while !(seen.len() == threads && ok(&seen) && proc.output().contains("hashrate:"))
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(100));
         seen = hash_threads(proc.child.id());
     }
