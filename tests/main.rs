@@ -9,4 +9,5 @@ mod fuzz_corpus;
 mod mine_cli;
 mod mine_executor;
 mod mine_solo;
+mod pool_cli;
 mod support;

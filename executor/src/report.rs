@@ -168,6 +168,7 @@ mod tests {
         let s = PoolStatus {
             demo: true,
             node: "demo".into(),
+            template_age_secs: None,
             connections: 2,
             height: Some(5),
             shares_accepted: 10,

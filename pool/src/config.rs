@@ -95,6 +95,26 @@ pub enum ConfigError {
     /// A node backend needs a payout address.
     #[error("--payout-address is required (or --demo)")]
     PayoutAddress,
+    /// The payout address is no Bitcoin address on any network (its network is checked
+    /// against the node's chain once the node answers).
+    #[error("--payout-address {address:?} is not a Bitcoin address: {reason}")]
+    PayoutAddressInvalid {
+        /// The address as given.
+        address: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The node URL is not an `http://` or `https://` URL with a host.
+    #[error("--bitcoind-url {url:?} is not an http:// or https:// URL with a host: {reason}")]
+    BitcoindUrl {
+        /// The URL as given, without credentials.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The cookie file does not exist (or is not a file).
+    #[error("--rpc-cookie-file {0:?}: no such file (is bitcoind running with this datadir?)")]
+    CookieFile(PathBuf),
     /// Not exactly one way to authenticate to the node.
     #[error("give either --rpc-cookie-file, or --rpc-user with --rpc-password-file")]
     Credentials,
@@ -196,6 +216,22 @@ impl Default for PoolOptions {
     }
 }
 
+/// An `http`/`https` URL with a host (what reqwest can post to).
+fn check_url(url: &str) -> Result<(), ConfigError> {
+    let refuse = |reason: String| ConfigError::BitcoindUrl {
+        url: crate::rpc::url_for_logs(url),
+        reason,
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| refuse(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(refuse(format!("scheme {:?}", parsed.scheme())));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(refuse("no host".into()));
+    }
+    Ok(())
+}
+
 fn seconds(option: &'static str, value: f64) -> Result<Duration, ConfigError> {
     Duration::try_from_secs_f64(value)
         .ok()
@@ -244,8 +280,20 @@ impl PoolOptions {
         if self.demo {
             return Ok(Backend::Demo);
         }
-        if self.payout_address.is_none() {
+        let Some(address) = self.payout_address.as_deref() else {
             return Err(ConfigError::PayoutAddress);
+        };
+        if let Err(e) = address.parse::<bitcoin::Address<bitcoin::address::NetworkUnchecked>>() {
+            return Err(ConfigError::PayoutAddressInvalid {
+                address: address.to_string(),
+                reason: e.to_string(),
+            });
+        }
+        check_url(&self.bitcoind_url)?;
+        if let Some(cookie) = &self.rpc_cookie_file
+            && !cookie.is_file()
+        {
+            return Err(ConfigError::CookieFile(cookie.clone()));
         }
         Ok(Backend::Node {
             url: self.bitcoind_url.clone(),

@@ -1,5 +1,15 @@
 use super::*;
 
+/// A mainnet P2WPKH address (the network is checked only against the node's chain).
+const ADDR: &str = "bc1qx9t2l3pyny2spqpqlye8svce70nppwtaxwdrp4";
+
+/// An existing cookie file (its content is read only by the RPC client).
+fn cookie_file() -> PathBuf {
+    let file = std::env::temp_dir().join(format!("pool-config-cookie-{}", std::process::id()));
+    std::fs::write(&file, "__cookie__:x\n").unwrap();
+    file
+}
+
 fn demo() -> PoolOptions {
     PoolOptions {
         demo: true,
@@ -19,26 +29,26 @@ fn demo_needs_no_node_and_mines_at_low_difficulty() {
     let c = demo().build().unwrap();
     assert!(matches!(c.backend, Backend::Demo));
     assert_eq!(c.session.initial_difficulty.value(), 0.0001);
-    let err = node(Some("a")).build().unwrap_err();
+    let err = node(Some(ADDR)).build().unwrap_err();
     assert!(matches!(err, ConfigError::Credentials), "{err}");
 }
 
 #[test]
 fn node_mode_needs_payout_and_credentials_from_files() {
     let cookie = PoolOptions {
-        rpc_cookie_file: Some("/x".into()),
+        rpc_cookie_file: Some(cookie_file()),
         ..node(None)
     };
     let err = cookie.build().unwrap_err().to_string();
     assert!(err.contains("payout-address"), "{err}");
     let user_only = PoolOptions {
         rpc_user: Some("u".into()),
-        ..node(Some("a"))
+        ..node(Some(ADDR))
     };
     let err = user_only.build().unwrap_err().to_string();
     assert!(err.contains("rpc-password-file"), "{err}");
     let cookie = PoolOptions {
-        payout_address: Some("a".into()),
+        payout_address: Some(ADDR.into()),
         ..cookie
     };
     let c = cookie.build().unwrap();
@@ -138,11 +148,55 @@ fn defaults_and_floors() {
     let target = c.session.vardiff.map(|v| v.target_interval);
     assert_eq!(target, Some(Duration::from_secs(10)));
     let node = PoolOptions {
-        rpc_cookie_file: Some("/c".into()),
-        ..node(Some("a"))
+        rpc_cookie_file: Some(cookie_file()),
+        ..node(Some(ADDR))
     };
     assert_eq!(
         node.build().unwrap().session.initial_difficulty.value(),
         0.01
     );
+}
+
+#[test]
+fn a_bad_url_address_or_cookie_file_is_refused_before_any_connection() {
+    let ok = PoolOptions {
+        rpc_cookie_file: Some(cookie_file()),
+        ..node(Some(ADDR))
+    };
+    assert!(ok.build().is_ok());
+    let cases = [
+        (
+            PoolOptions {
+                bitcoind_url: "localhost:8332".into(),
+                ..ok.clone()
+            },
+            "--bitcoind-url",
+        ),
+        (
+            PoolOptions {
+                bitcoind_url: "ftp://u:secret@node/".into(),
+                ..ok.clone()
+            },
+            "--bitcoind-url",
+        ),
+        (
+            PoolOptions {
+                payout_address: Some("bc1qnotanaddress".into()),
+                ..ok.clone()
+            },
+            "--payout-address",
+        ),
+        (
+            PoolOptions {
+                rpc_cookie_file: Some("/nonexistent/.cookie".into()),
+                ..ok.clone()
+            },
+            "--rpc-cookie-file",
+        ),
+    ];
+    for (options, flag) in cases {
+        let err = options.build().unwrap_err().to_string();
+        assert!(err.starts_with(flag), "{err} (want {flag})");
+        assert!(!err.contains("secret"), "{err}");
+    }
 }

@@ -38,10 +38,21 @@ pub enum JobError {
     /// The template's nbits (given) is negative or overflows.
     #[error("template nbits {0:#010x} is not a valid target")]
     Bits(u32),
+    /// The template's nbits (given) is a target no chain has: zero (no hash meets it, so
+    /// miners would work for nothing) or easier than regtest's proof-of-work limit
+    /// (`0x207fffff`, the easiest of all chains). A node does not send it; the template is
+    /// refused and miners keep the previous job.
+    #[error(
+        "template nbits {0:#010x} is a target no chain allows (zero, or easier than 0x207fffff); template refused"
+    )]
+    ImpossibleBits(u32),
     /// The generated job id is not a valid wire job id.
     #[error("job id: {0}")]
     Id(#[from] WireError),
 }
+
+/// Regtest's `powLimit` in compact form: no chain accepts an easier target.
+const EASIEST_BITS: u32 = 0x207f_ffff;
 
 /// One unit of work built from a block template: the `mining.notify` miners get, and what
 /// the pool needs besides to check shares and assemble the block.
@@ -135,6 +146,11 @@ impl TemplateJob {
     ) -> Result<TemplateJob, JobError> {
         let network_target =
             Target::from_compact(template.bits).map_err(|_| JobError::Bits(template.bits))?;
+        let easiest =
+            Target::from_compact(EASIEST_BITS).map_err(|_| JobError::Bits(EASIEST_BITS))?;
+        if network_target == Target::ZERO || network_target > easiest {
+            return Err(JobError::ImpossibleBits(template.bits));
+        }
         let coinbase = coinbase::build(&CoinbaseSpec {
             height: template.height,
             value: template.coinbase_value,

@@ -246,3 +246,22 @@ fn segwit_template_puts_the_witness_coinbase_in_the_block() {
     assert_eq!(tx.input[0].witness.to_vec(), vec![vec![0u8; 32]]);
     assert_eq!(tx.compute_txid().to_byte_array(), sha256d(&solved.coinbase));
 }
+
+#[test]
+fn templates_with_an_impossible_nbits_are_refused_and_the_book_keeps_its_job() {
+    let mut book = JobBook::new(4, 1);
+    let good = book.push(&template(1, 0), &config()).unwrap();
+    // The inputs, and one just past regtest's limit; 0x207fffff itself is fine.
+    for bits in [0x0000_0000, 0xffff_ffff, 0x2080_0000, 0x2100_ffff] {
+        let t = Template {
+            bits,
+            ..template(2, 0)
+        };
+        let err = book.push(&t, &config()).unwrap_err();
+        assert!(err.to_string().contains(&format!("{bits:#010x}")), "{err}");
+        assert_eq!(book.current().map(|j| j.id()), Some(good.id()));
+    }
+    let mut easiest = template(3, 0);
+    easiest.bits = 0x207f_ffff;
+    assert!(book.push(&easiest, &config()).is_ok());
+}

@@ -37,4 +37,4 @@ pub mod status;
 pub mod template;
 
 pub use config::{Backend, ConfigError, PoolConfig, PoolOptions};
-pub use server::{Pool, PoolClosed, PoolError, StatusSource, run};
+pub use server::{Pool, PoolClosed, PoolError, PoolStarter, StatusSource, run};

@@ -130,6 +130,11 @@ impl RpcClient {
         })
     }
 
+    /// The node's URL for a log line: without user and password, if the URL had any.
+    pub fn url_for_logs(&self) -> String {
+        url_for_logs(&self.url)
+    }
+
     /// Calls `method` with `params` and decodes the `result`.
     pub async fn call<T: DeserializeOwned>(
         &self,
@@ -156,7 +161,7 @@ impl RpcClient {
             .json(&body)
             .send()
             .await
-            .map_err(|e| RpcError::Transport(e.without_url().to_string()))?;
+            .map_err(transport)?;
         let status = reply.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(RpcError::Auth(status.as_u16()));
@@ -224,13 +229,39 @@ impl RpcClient {
     }
 }
 
+/// `url` without its user and password (a URL may carry them; they must not reach a log).
+pub fn url_for_logs(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
+/// A transport error with its causes, down to the OS error ("Connection refused (os error
+/// 111)"), which reqwest's own message leaves out; the URL is left out (it is logged apart,
+/// without credentials).
+fn transport(e: reqwest::Error) -> RpcError {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    RpcError::Transport(text)
+}
+
 async fn read_bounded(mut reply: reqwest::Response) -> Result<Vec<u8>, RpcError> {
     let mut body = Vec::new();
-    while let Some(chunk) = reply
-        .chunk()
-        .await
-        .map_err(|e| RpcError::Transport(e.without_url().to_string()))?
-    {
+    while let Some(chunk) = reply.chunk().await.map_err(transport)? {
         if body.len() + chunk.len() > MAX_REPLY_BYTES {
             return Err(RpcError::BadReply(format!(
                 "reply larger than {MAX_REPLY_BYTES} bytes"

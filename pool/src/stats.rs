@@ -74,8 +74,11 @@ impl std::fmt::Display for NodeHealth {
 pub struct PoolStatus {
     /// Running without a node (demo jobs, no blocks submitted).
     pub demo: bool,
-    /// [`NodeHealth`] as text.
+    /// [`NodeHealth`] as text: `demo`, `connecting`, `ok` or `error: …` (while the node is
+    /// unreachable, with the cause).
     pub node: String,
+    /// Seconds since the last block template arrived (null before the first).
+    pub template_age_secs: Option<f64>,
     /// Open miner connections.
     pub connections: usize,
     /// Height of the block the current job would make (null before the first job).
@@ -174,6 +177,7 @@ impl Stats {
         PoolStatus {
             demo: false,
             node: NodeHealth::default().to_string(),
+            template_age_secs: None,
             connections: 0,
             height: None,
             shares_accepted: workers.iter().map(|w| w.shares_accepted).sum(),

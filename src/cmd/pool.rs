@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use pool::{Pool, PoolConfig, PoolOptions};
+use anyhow::Context as _;
+use pool::{PoolConfig, PoolOptions, PoolStarter};
+use tokio::net::TcpListener;
 
 use crate::UsageError;
 use crate::signals::{LogTo, init_tracing, shutdown_token};
@@ -141,12 +143,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(|a| addr("api-bind", a))
         .transpose()?;
-    if args.demo {
-        eprintln!(
-            "mesos-miner pool: DEMO MODE — no bitcoind; jobs are synthetic and no block found \
-             here can ever be valid."
-        );
-    }
+    // The demo banner is the pool's own warning, printed once when it starts.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -154,30 +151,40 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(serve(config, listen, api))
 }
 
-/// Runs the pool (and `GET /status` if asked) until SIGINT/SIGTERM.
+/// Binds `addr` for `flag`; an address in use (or not ours) is the user's to change.
+async fn bind(addr: SocketAddr, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| UsageError(format!("{flag} {addr}: cannot listen: {e}")).into())
+}
+
+/// Runs the pool (and `GET /status` if asked, from the start: it answers while the node is
+/// still unreachable) until SIGINT/SIGTERM.
 async fn serve(
     config: PoolConfig,
     listen: SocketAddr,
     api: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown_token();
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = bind(listen, "--listen").await?;
+    let api = match api {
+        Some(api) => Some(bind(api, "--api-bind").await?),
+        None => None,
+    };
     let bound = listener.local_addr()?;
-    tracing::info!(listen = %bound, "stratum listening");
     // One plain line on stdout for scripts and tests (the port may have been 0).
     println!("stratum listening on {bound}");
+    let starter = PoolStarter::new(config);
+    if let Some(api) = api {
+        let bound = api.local_addr()?;
+        println!("status api on http://{bound}/status");
+        let source = starter.status_source();
+        tokio::spawn(pool::status::serve(api, source, shutdown.clone()));
+    }
     let pool = tokio::select! {
-        p = Pool::start(listener, config) => p?,
+        p = starter.start(listener) => p.context("the pool could not start")?,
         _ = shutdown.cancelled() => return Ok(()),
     };
-    if let Some(api) = api {
-        let listener = tokio::net::TcpListener::bind(api).await?;
-        let bound = listener.local_addr()?;
-        tracing::info!(api = %bound, "GET /status");
-        println!("status api on http://{bound}/status");
-        let source = pool.status_source();
-        tokio::spawn(pool::status::serve(listener, source, shutdown.clone()));
-    }
     shutdown.cancelled().await;
     tracing::info!("shutting down");
     let status = pool.status();

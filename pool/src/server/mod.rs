@@ -26,6 +26,7 @@ use crate::stats::PoolStatus;
 pub use conn::ConnLimits;
 pub use shared::EXTRANONCE1_SIZE;
 use shared::{Shared, lock};
+pub use start::PoolStarter;
 
 /// Why the pool could not start.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +118,7 @@ fn status_of(shared: &Shared) -> PoolStatus {
     let mut status = lock(&shared.stats).status(Instant::now());
     status.demo = shared.demo;
     status.node = lock(&shared.node).to_string();
+    status.template_age_secs = lock(&shared.last_template).map(|t| t.elapsed().as_secs_f64());
     status.connections = shared.connections.load(Ordering::Relaxed);
     status.height = lock(&shared.jobs).current().map(|j| j.height);
     status

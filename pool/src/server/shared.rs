@@ -3,7 +3,7 @@
 //! block is handed to the submitter, which writes it to disk off the runtime).
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use miner_core::Target;
@@ -85,10 +85,13 @@ pub(crate) struct Shared {
     pub jobs: Mutex<JobBook>,
     pub stats: Mutex<Stats>,
     pub job_tx: watch::Sender<Option<Arc<TemplateJob>>>,
-    pub blocks_tx: mpsc::UnboundedSender<FoundBlock>,
-    /// The block store, for a block found after the submitter stopped; `None` in demo
-    /// mode: there a network-target hit is only logged.
-    pub store: Option<BlockStore>,
+    /// To the block submitter; set when the pool starts (before the first job).
+    pub blocks_tx: OnceLock<mpsc::UnboundedSender<FoundBlock>>,
+    /// The block store, for a block found after the submitter stopped; set once the node
+    /// answered, never in demo mode (there a network-target hit is only logged).
+    pub store: OnceLock<BlockStore>,
+    /// When the job manager last received a template.
+    pub last_template: Mutex<Option<Instant>>,
     pub connections: std::sync::atomic::AtomicUsize,
     /// Open connections per peer address.
     pub per_ip: Mutex<super::admit::PerIp>,
@@ -172,10 +175,10 @@ impl Hooks<'_> {
         display.reverse();
         let hash = hex::encode(display);
         lock(&self.shared.stats).block_found(&share.worker, Instant::now());
-        let Some(store) = &self.shared.store else {
+        if self.shared.demo {
             tracing::warn!(%hash, "demo mode: share meets the demo target; it is NOT a valid block");
             return Ok(());
-        };
+        }
         tracing::info!(%hash, height = job.height, worker = %share.worker, "block found");
         let found = FoundBlock::New {
             worker: share.worker.clone(),
@@ -184,8 +187,15 @@ impl Hooks<'_> {
         };
         // The submitter writes the block to disk before submitting it; this hook runs on
         // the runtime and only decides.
-        if let Err(mpsc::error::SendError(found)) = self.shared.blocks_tx.send(found) {
-            save_orphan(store.clone(), found);
+        let unsent = match self.shared.blocks_tx.get() {
+            Some(tx) => tx.send(found).err().map(|e| e.0),
+            None => Some(found),
+        };
+        match (unsent, self.shared.store.get()) {
+            (None, _) => {}
+            (Some(found), Some(store)) => save_orphan(store.clone(), found),
+            // Jobs exist only after the store is open; kept for the log, not lost silently.
+            (Some(found), None) => tracing::error!(?found, "block found before the store opened"),
         }
         Ok(())
     }

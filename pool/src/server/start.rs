@@ -1,10 +1,12 @@
-//! [`Pool::start`]: the node path (RPC client, node and payout check, block store, pending
-//! blocks, submitter and template pollers) or the demo path (synthetic templates), then
-//! the job manager and the accept loop common to both.
+//! [`Pool::start`] and [`PoolStarter`]: the node path (RPC client, node and payout check,
+//! block store, pending blocks, submitter and template pollers) or the demo path (synthetic
+//! templates), then the job manager and the accept loop common to both. The shared state
+//! exists before the node answers, so `/status` can be served while it is unreachable
+//! (issue 11 hole 9).
 
 use std::future::Future;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bitcoin::ScriptBuf;
@@ -16,7 +18,7 @@ use tracing::{Instrument, Span, info_span};
 
 use super::shared::{EXTRANONCE1_SIZE, FoundBlock, Shared};
 use super::tasks::{check_node, job_manager, submitter, tag_push};
-use super::{Pool, PoolError, accept_loop};
+use super::{Pool, PoolError, StatusSource, accept_loop};
 use crate::blocks::BlockStore;
 use crate::config::{Backend, PoolConfig};
 use crate::job::{JobBook, JobConfig};
@@ -46,8 +48,36 @@ struct Channels {
 
 impl Pool {
     /// Starts the pool on `listener`. Returns once the node answered and the payout address
-    /// is checked (retrying while the node is unreachable or not ready).
+    /// is checked (retrying while the node is unreachable or not ready). To serve `/status`
+    /// during that wait, use [`PoolStarter`].
     pub async fn start(listener: TcpListener, config: PoolConfig) -> Result<Pool, PoolError> {
+        PoolStarter::new(config).start(listener).await
+    }
+}
+
+/// A pool before [`PoolStarter::start`]: its [`StatusSource`] already answers (node
+/// `connecting`, or `error: …` while the node is unreachable), so a host can serve
+/// `/status` while the pool waits for the node.
+pub struct PoolStarter {
+    config: PoolConfig,
+    shared: Arc<Shared>,
+}
+
+impl PoolStarter {
+    /// The pool's shared state for `config`; nothing runs yet.
+    pub fn new(config: PoolConfig) -> Self {
+        let shared = new_shared(&config);
+        PoolStarter { config, shared }
+    }
+
+    /// The status of this pool, now and once it runs.
+    pub fn status_source(&self) -> StatusSource {
+        StatusSource(self.shared.clone())
+    }
+
+    /// As [`Pool::start`].
+    pub async fn start(self, listener: TcpListener) -> Result<Pool, PoolError> {
+        let PoolStarter { config, shared } = self;
         let addr = listener.local_addr()?;
         let script_prefix = tag_push(&config.pool_tag)?;
         let (templates_tx, templates_rx) = mpsc::channel::<Template>(16);
@@ -61,10 +91,10 @@ impl Pool {
             tasks: JoinSet::new(),
             stop: CancellationToken::new(),
         };
-        let (shared, payout_script) = match &config.backend {
-            Backend::Demo => start_demo(&config, channels, &mut run),
+        let payout_script = match &config.backend {
+            Backend::Demo => start_demo(&config, &shared, channels, &mut run),
             Backend::Node { url, auth } => {
-                start_node(url, auth, &config, channels, &mut run).await?
+                start_node(url, auth, &config, &shared, channels, &mut run).await?
             }
         };
         let job_config = JobConfig {
@@ -92,13 +122,10 @@ impl Pool {
     }
 }
 
-/// The state every connection shares; `store` is `None` in demo mode.
-fn new_shared(
-    config: &PoolConfig,
-    store: Option<BlockStore>,
-    blocks_tx: mpsc::UnboundedSender<FoundBlock>,
-) -> Arc<Shared> {
-    let demo = store.is_none();
+/// The state every connection shares; the block store is set once opened (never in demo
+/// mode), the block channel's sender once the pool starts.
+fn new_shared(config: &PoolConfig) -> Arc<Shared> {
+    let demo = matches!(config.backend, Backend::Demo);
     Arc::new(Shared {
         extranonces: Default::default(),
         // Twice what a session remembers, so the session decides staleness (21).
@@ -108,8 +135,9 @@ fn new_shared(
         )),
         stats: Default::default(),
         job_tx: watch::channel(None).0,
-        blocks_tx,
-        store,
+        blocks_tx: OnceLock::new(),
+        store: OnceLock::new(),
+        last_template: Mutex::new(None),
         connections: AtomicUsize::new(0),
         per_ip: Default::default(),
         demo,
@@ -124,13 +152,14 @@ fn new_shared(
 /// No node: synthetic templates paid to `OP_TRUE`; found blocks are only logged.
 fn start_demo(
     config: &PoolConfig,
+    shared: &Shared,
     channels: Channels,
     run: &mut Spawner,
-) -> (Arc<Shared>, ScriptBuf) {
+) -> ScriptBuf {
     tracing::warn!(
         "DEMO MODE: no bitcoind; jobs are synthetic and no block found here can be valid"
     );
-    let shared = new_shared(config, None, channels.blocks_tx);
+    let _ = shared.blocks_tx.set(channels.blocks_tx);
     let new_block = Duration::from_secs(600);
     let demo = source::demo(
         config.job_refresh,
@@ -139,7 +168,7 @@ fn start_demo(
         run.stop.clone(),
     );
     run.spawn(demo, info_span!("demo_source"));
-    (shared, ScriptBuf::from_bytes(vec![0x51]))
+    ScriptBuf::from_bytes(vec![0x51])
 }
 
 /// A node: checks it and the payout address, opens the block store, queues the blocks an
@@ -148,18 +177,20 @@ async fn start_node(
     url: &str,
     auth: &RpcAuth,
     config: &PoolConfig,
+    shared: &Arc<Shared>,
     channels: Channels,
     run: &mut Spawner,
-) -> Result<(Arc<Shared>, ScriptBuf), PoolError> {
+) -> Result<ScriptBuf, PoolError> {
     let rpc = Arc::new(RpcClient::new(url, auth.clone(), config.rpc_timeout)?);
-    let script = check_node(&rpc, config.payout_address.as_deref()).await?;
+    let script = check_node(&rpc, config.payout_address.as_deref(), &shared.node).await?;
     let store = BlockStore::open(&config.data_dir)?;
-    let shared = new_shared(config, Some(store.clone()), channels.blocks_tx);
+    let _ = shared.store.set(store.clone());
     for pending in store.pending()? {
         tracing::info!(hash = %pending.hash, "resubmitting block left pending in data dir");
         // The receiver is still in `channels`: the send cannot fail.
-        let _ = shared.blocks_tx.send(FoundBlock::Pending(pending));
+        let _ = channels.blocks_tx.send(FoundBlock::Pending(pending));
     }
+    let _ = shared.blocks_tx.set(channels.blocks_tx);
     let wake = Arc::new(Notify::new());
     let stop = &run.stop;
     let submit = submitter(
@@ -187,5 +218,5 @@ async fn start_node(
     run.spawn(submit, info_span!("submitter"));
     run.spawn(poll, info_span!("poll_node"));
     run.spawn(long_poll, info_span!("long_poll_node"));
-    Ok((shared, script))
+    Ok(script)
 }

@@ -1,7 +1,7 @@
 //! The pool's background tasks: node check at start, templates → jobs, found blocks → disk
 //! (on a blocking thread) → `submitblock`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitcoin::ScriptBuf;
@@ -14,6 +14,7 @@ use crate::blocks::{self, BlockStore, Outcome, PendingBlock};
 use crate::coinbase::{self, network_from_chain};
 use crate::job::JobConfig;
 use crate::rpc::RpcClient;
+use crate::stats::NodeHealth;
 use crate::template::Template;
 
 /// A push of the pool tag for the coinbase scriptSig (empty tag: nothing).
@@ -29,10 +30,12 @@ pub(super) fn tag_push(tag: &str) -> Result<Vec<u8>, PoolError> {
     Ok(push)
 }
 
-/// Asks the node for its chain (retrying while it starts) and checks the payout address.
+/// Asks the node for its chain (retrying while it starts; `health` tells `/status` how it
+/// goes) and checks the payout address.
 pub(super) async fn check_node(
     rpc: &RpcClient,
     payout: Option<&str>,
+    health: &Mutex<NodeHealth>,
 ) -> Result<ScriptBuf, PoolError> {
     let payout = payout.ok_or_else(|| PoolError::Config("--payout-address is required".into()))?;
     let mut attempt = 0;
@@ -40,11 +43,18 @@ pub(super) async fn check_node(
         match rpc.get_blockchain_info().await {
             Ok(info) => break info,
             Err(e) if e.is_retryable() && attempt < 60 => {
-                tracing::warn!(error = %e, "bitcoind not ready; retrying");
-                tokio::time::sleep(blocks::backoff(attempt.min(3))).await;
+                *lock(health) = NodeHealth::Error(e.to_string());
+                let wait = blocks::backoff(attempt.min(3));
+                // The URL without credentials, and the cause down to the OS error.
+                tracing::warn!(url = %rpc.url_for_logs(), error = %e, retry_in = ?wait,
+                    "bitcoind unreachable or not ready; retrying");
+                tokio::time::sleep(wait).await;
                 attempt += 1;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                *lock(health) = NodeHealth::Error(e.to_string());
+                return Err(e.into());
+            }
         }
     };
     let network = network_from_chain(&info.chain).ok_or_else(|| {
@@ -79,6 +89,7 @@ pub(super) async fn job_manager(
         if !fresh || older {
             continue;
         }
+        *lock(&shared.last_template) = Some(Instant::now());
         let job = lock(&shared.jobs).push(&template, &config);
         match job {
             Ok(job) => {
