@@ -24,7 +24,8 @@ COPY . .
 RUN find . -name '*.rs' -exec sh -c 'for f do echo "fn main() { }" > "$f"; done' sh {} + \
     && find . -type f ! -name 'Cargo.toml' ! -name 'Cargo.lock' ! -name '*.rs' -delete
 
-# --- builder: dependencies first (cached layer), then the workspace itself.
+# --- builder: dependencies first (cached layer), then the workspace itself. The release
+# profile keeps line tables (debug = 1) for backtraces; they are compressed, not stripped.
 FROM ${RUST_IMAGE} AS builder
 WORKDIR /src
 COPY --from=planner /src/ ./
@@ -34,7 +35,8 @@ COPY . .
 # COPY keeps the sources' older mtimes; cargo would take the stub build for fresh.
 RUN find . -name '*.rs' -exec touch {} + \
     && cargo build --release --locked --offline -p mesos-miner --bin mesos-miner \
-    && install -m 0755 target/release/mesos-miner /usr/local/bin/mesos-miner
+    && install -m 0755 target/release/mesos-miner /usr/local/bin/mesos-miner \
+    && objcopy --compress-debug-sections=zlib /usr/local/bin/mesos-miner
 
 # --- runtime: the binary and CA certificates (for pools over TLS and Mesos over HTTPS).
 FROM ${RUNTIME_IMAGE} AS runtime
@@ -43,7 +45,8 @@ FROM ${RUNTIME_IMAGE} AS runtime
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin miner
 COPY --from=builder /usr/local/bin/mesos-miner /usr/local/bin/mesos-miner
 USER 10001:10001
