@@ -19,8 +19,8 @@
 #   --build-only  build the images, run nothing
 #   --head        build the last commit (`git archive HEAD`) instead of the work tree, e.g.
 #                 while the tree holds unfinished edits
-#   --test        then run the container tests on the local cluster (tests/framework/docker.rs)
-#                 with this script's containers.conf
+#   --test        then run the container tests (tests/framework/docker.rs and
+#                 local-cluster/tests/docker.rs) with this script's containers.conf
 # Prints, last, the lines `image=...` and `standin=...`; the framework tests read
 # MESOS_MINER_IMAGE / MESOS_MINER_P2POOL_IMAGE (defaults: the same names) and
 # CONTAINERS_CONF (the file this script writes: target/container/containers.conf).
@@ -147,6 +147,8 @@ fi
 if $run_tests; then
     MESOS_MINER_IMAGE="$image" MESOS_MINER_P2POOL_IMAGE="$standin" \
         cargo test --manifest-path "$repo/Cargo.toml" --test integration framework::docker >&2
+    MESOS_MINER_IMAGE="$image" \
+        cargo test --manifest-path "$repo/Cargo.toml" -p local-cluster --test integration docker:: >&2
 fi
 echo "image=$image"
 echo "standin=$standin"
