@@ -52,7 +52,7 @@ pub(crate) async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec
             return;
         }
     };
-    let mut child = match cmd.spawn() {
+    let mut child = match spawn(&mut cmd).await {
         Ok(c) => c,
         Err(e) => {
             let message = format!("Failed to launch container: {e}");
@@ -68,6 +68,24 @@ pub(crate) async fn run(shared: Arc<Shared>, container: String, spec: LaunchSpec
     };
     untrack(&shared, &container);
     shared.with_core(|core, now| core.process_exited(&container, status, now));
+}
+
+/// Spawns `cmd`, retrying "Text file busy" a few times: a file the fetcher has just written
+/// (the executor binary) can still be open for writing in a child that another thread forked
+/// in the meantime and that has not reached its exec yet; that window closes in
+/// milliseconds.
+async fn spawn(cmd: &mut tokio::process::Command) -> std::io::Result<tokio::process::Child> {
+    let mut pause = std::time::Duration::from_millis(5);
+    for _ in 0..8 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    cmd.spawn()
 }
 
 /// Registers `container`'s process group for signals, delivering one sent before it was
