@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli_engine;
+mod cluster_memory;
 mod e2e_stratum;
 mod framework;
 mod fuzz_corpus;
