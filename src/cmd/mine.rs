@@ -274,7 +274,10 @@ fn start_miner(
         tracing::warn!("{warning}");
     }
     let plural = if threads == 1 { "thread" } else { "threads" };
-    tracing::info!("{threads} {plural}, kernel {}", miner_core::kernels::describe(kernel));
+    tracing::info!(
+        "{threads} {plural}, kernel {}",
+        miner_core::kernels::describe(kernel)
+    );
     tracing::info!("hashing threads: {described}");
     Ok(Arc::new(miner))
 }

@@ -105,7 +105,11 @@ pub struct ClientSession {
 
 impl std::fmt::Debug for ClientSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let transmit: Vec<_> = self.transmit.iter().map(|l| crate::redact_line(l)).collect();
+        let transmit: Vec<_> = self
+            .transmit
+            .iter()
+            .map(|l| crate::redact_line(l))
+            .collect();
         f.debug_struct("ClientSession")
             .field("config", &self.config)
             .field("phase", &self.phase)
