@@ -4,8 +4,9 @@
 //! cluster — offers, launches, status updates and acknowledgements through its HTTP and core
 //! — not the fork rate of the machine.
 //!
-//! `cargo bench -p local-cluster --bench scale [-- AGENTS TASKS_PER_AGENT]`; prints offers/s,
-//! updates/s, the time to launch everything, to reconcile and to tear down, and RSS.
+//! `cargo bench -p local-cluster --bench scale [-- AGENTS TASKS_PER_AGENT]` (under `cargo test`:
+//! a 20-agent smoke run); prints offers/s, updates/s, the time to launch everything, to
+//! reconcile and to tear down, and RSS.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -120,8 +121,13 @@ async fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let agents = args.first().copied().unwrap_or(1000);
-    let per_agent = args.get(1).copied().unwrap_or(10);
+    // `cargo test --all-targets` runs this without `--bench`: a small smoke run then.
+    let full = std::env::args().any(|a| a == "--bench");
+    let agents = args
+        .first()
+        .copied()
+        .unwrap_or(if full { 1000 } else { 20 });
+    let per_agent = args.get(1).copied().unwrap_or(if full { 10 } else { 2 });
     let total = agents * per_agent;
     let nofile = raise_nofile();
     println!("agents {agents}, tasks {total}, open-files limit {nofile}");

@@ -4,8 +4,9 @@
 //! of each new job's `mining.notify` over all connections (first to last arrival: the fan-out),
 //! and RSS per connection (client and pool together, so an upper bound for the pool's share).
 //!
-//! `cargo bench -p pool --bench connections [-- CONNECTIONS SECONDS]`. Needs an open-files
-//! limit above 2 × CONNECTIONS (raised to the hard limit here).
+//! `cargo bench -p pool --bench connections [-- CONNECTIONS SECONDS]` (under `cargo test`: a
+//! 50-connection smoke run). Needs an open-files limit above 2 × CONNECTIONS (raised to the
+//! hard limit here).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -155,8 +156,13 @@ async fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let conns = args.first().copied().unwrap_or(10_000);
-    let seconds = args.get(1).copied().unwrap_or(30) as u64;
+    // `cargo test --all-targets` runs this without `--bench`: a small smoke run then.
+    let full = std::env::args().any(|a| a == "--bench");
+    let conns = args
+        .first()
+        .copied()
+        .unwrap_or(if full { 10_000 } else { 50 });
+    let seconds = args.get(1).copied().unwrap_or(if full { 30 } else { 2 }) as u64;
     let nofile = raise_nofile();
     println!(
         "connections {conns}, {seconds} s of one share a second each, open-files limit {nofile}"
