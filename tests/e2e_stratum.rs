@@ -99,6 +99,10 @@ async fn miner_and_pool_get_blocks_into_a_real_node() {
             &api_text,
             "-R",
             "1",
+            // Normal priority: `mine` defaults to SCHED_IDLE, which gets no CPU at all on
+            // a test machine kept busy by the other tests.
+            "--cpu-priority",
+            "2",
         ],
         dir.join("miner.log"),
     );

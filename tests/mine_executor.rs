@@ -28,8 +28,15 @@ fn descendants_hashing() -> Vec<(u32, Vec<HashThread>)> {
         while let Some(p) = up.filter(|&p| p > 1 && p != me) {
             up = parent_of(p);
         }
+        // Only `mesos-miner executor` processes: other tests run `mine` (niced by design)
+        // below this process at the same time.
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let is_executor = cmdline.split(|&b| b == 0).any(|arg| arg == b"executor");
+        if up != Some(me) || pid == me || !is_executor {
+            continue;
+        }
         let threads = hash_threads(pid);
-        if up == Some(me) && pid != me && !threads.is_empty() {
+        if !threads.is_empty() {
             out.push((pid, threads));
         }
     }
