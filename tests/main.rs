@@ -10,6 +10,6 @@ mod fuzz_corpus;
 mod mine_cli;
 mod mine_executor;
 mod mine_solo;
-mod secrets;
 mod pool_cli;
+mod secrets;
 mod support;
