@@ -2,23 +2,9 @@
 //! `--principal`/`--secret-file` subscribes to a local cluster that requires it, both at
 //! `RUST_LOG=trace`, and neither output holds the secret or its HTTP Basic token.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{BIN, Proc, free_addr, get_json, temp_dir, wait_listening};
-
-fn traced(args: &[&str], log: std::path::PathBuf) -> Proc {
-    let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "trace")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
-    Proc { child, log }
-}
+use crate::support::{Proc, free_addr, get_json, temp_dir, wait_listening};
 
 #[test]
 fn the_mesos_secret_is_in_no_log_at_trace() {
@@ -33,7 +19,7 @@ fn the_mesos_secret_is_in_no_log_at_trace() {
     let master = free_addr();
     let port = master.port().to_string();
     let work = dir.join("work");
-    let cluster = traced(
+    let cluster = Proc::spawn_logging(
         &[
             "local",
             "--cluster-only",
@@ -45,10 +31,11 @@ fn the_mesos_secret_is_in_no_log_at_trace() {
             work.to_str().unwrap(),
         ],
         dir.join("cluster.log"),
+        "trace",
     );
     wait_listening(master, &cluster);
     let web = free_addr();
-    let scheduler = traced(
+    let scheduler = Proc::spawn_logging(
         &[
             "scheduler",
             "--master",
@@ -64,6 +51,7 @@ fn the_mesos_secret_is_in_no_log_at_trace() {
             "--demo",
         ],
         dir.join("scheduler.log"),
+        "trace",
     );
     wait_listening(web, &scheduler);
     let deadline = Instant::now() + Duration::from_secs(60);

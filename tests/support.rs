@@ -18,10 +18,15 @@ pub(crate) struct Proc {
 
 impl Proc {
     pub(crate) fn spawn(args: &[&str], log: PathBuf) -> Proc {
+        Proc::spawn_logging(args, log, "info")
+    }
+
+    /// As [`Proc::spawn`], with `RUST_LOG=rust_log`.
+    pub(crate) fn spawn_logging(args: &[&str], log: PathBuf, rust_log: &str) -> Proc {
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(BIN)
             .args(args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
