@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 MESOS_MINER_BITCOIND="${MESOS_MINER_BITCOIND:-$(scripts/regtest-node.sh)}"
 export MESOS_MINER_BITCOIND
 
+# One build from scratch: incremental caches would only double the target dir's size.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 # `--all-targets` builds benches and examples too but skips doctests; they run next.
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc "$@"

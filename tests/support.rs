@@ -110,9 +110,40 @@ pub(crate) fn get_json(addr: SocketAddr, path: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// A fresh scratch folder `mesos-miner-NAME-PID` in the temp dir. Every one is removed when
+/// the test binary exits, passed or failed (agent sandboxes in them hold copies of the
+/// binary: a run would otherwise leave gigabytes behind), unless `MESOS_MINER_KEEP_TEST_DIRS`
+/// is set to look at them.
 pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mesos-miner-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    remove_at_exit(dir.clone());
     dir
+}
+
+static MADE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn remove_at_exit(dir: PathBuf) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("MESOS_MINER_KEEP_TEST_DIRS").is_some() {
+        return;
+    }
+    // The harness ends the process through `exit` (also when a test failed), which runs
+    // `atexit` handlers; children still writing into a folder were killed by then.
+    HOOK.call_once(|| {
+        // SAFETY: registers a plain `extern "C"` function with no arguments.
+        unsafe { libc::atexit(remove_made) };
+    });
+    if let Ok(mut made) = MADE.lock() {
+        made.push(dir);
+    }
+}
+
+extern "C" fn remove_made() {
+    if let Ok(made) = MADE.lock() {
+        for dir in made.iter() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
