@@ -7,7 +7,7 @@ use miner_core::{Difficulty as Diff, Target};
 use pool::{Backend, Pool, PoolConfig};
 use serde_json::json;
 use stratum::Difficulty;
-use testkit::stratum::header::{hash_with, nonce_where, work};
+use testkit::stratum::header::{be_u32, hash_with, nonce_where, work};
 use testkit::stratum::miner::{Client, submit_params};
 use tokio::net::TcpListener;
 
@@ -130,6 +130,74 @@ async fn suggested_difficulty_is_honoured_within_limits() {
     c.request("mining.suggest_difficulty", json!([1e-12])).await;
     c.notes.clear();
     assert_eq!(next_difficulty(&mut c).await, DIFF);
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vardiff_moves_a_fast_miner_at_once_with_the_job_re_sent() {
+    // No job refresh for an hour: whatever comes after the shares is vardiff's doing.
+    let pool = demo_pool(|c| {
+        c.session.vardiff = Some(stratum::server::VardiffConfig::default());
+        c.job_refresh = Duration::from_secs(3600);
+    })
+    .await;
+    let mut c = Client::connect(pool.local_addr()).await;
+    let params = c.handshake("w").await;
+    let target = share_target(DIFF);
+    // 20 real shares at once (a 10 s target wants one per 10 s): a precise estimate.
+    for i in 0..20u64 {
+        let en2 = i.to_be_bytes();
+        let w = work(&params, &c.extranonce1.clone(), &en2);
+        let (nonce, _) = nonce_meeting(&w.header, &target);
+        let reply = c
+            .request(
+                "mining.submit",
+                submit_params("w", &params, &en2, w.ntime, nonce),
+            )
+            .await;
+        assert_eq!(reply["result"], json!(true), "{reply}");
+    }
+    let set = loop {
+        let msg = match c.notes.pop_front() {
+            Some(m) => m,
+            None => c.line().await.expect("open"),
+        };
+        if msg["method"] == "mining.set_difficulty" {
+            break msg["params"][0].as_f64().unwrap();
+        }
+    };
+    assert!(set > DIFF * 100.0, "up by far more than ×4: {set}");
+    // Then the same job under a new id, ntime one second on, not clean.
+    let again = c.next_notify(|_| true).await;
+    assert_ne!(again[0], params[0]);
+    for i in 1..7 {
+        assert_eq!(again[i], params[i], "param {i}");
+    }
+    let ntime = be_u32(&params[7]);
+    assert_eq!(be_u32(&again[7]), ntime + 1);
+    assert_eq!(again[8], json!(false));
+    // A share of it at the new difficulty counts; one at the old difficulty no longer.
+    let en2 = 99u64.to_be_bytes();
+    let w = work(&again, &c.extranonce1.clone(), &en2);
+    let (nonce, _) = nonce_meeting(&w.header, &share_target(set));
+    let reply = c
+        .request(
+            "mining.submit",
+            submit_params("w", &again, &en2, w.ntime, nonce),
+        )
+        .await;
+    assert_eq!(reply["result"], json!(true), "{reply}");
+    let (easy, _) = nonce_where(&w.header, |h| {
+        target.is_met_by(h) && !share_target(set).is_met_by(h)
+    });
+    let reply = c
+        .request(
+            "mining.submit",
+            submit_params("w", &again, &en2, w.ntime, easy),
+        )
+        .await;
+    assert_eq!(reply["error"][0], json!(23), "{reply}");
+    assert_eq!(pool.status().shares_accepted, 21);
     pool.shutdown().await;
 }
 

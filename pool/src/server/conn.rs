@@ -100,6 +100,8 @@ struct Conn<'a> {
 enum Wake {
     Read(usize),
     Job,
+    /// The session's timer (vardiff's check of a connection without shares).
+    Timer,
     End(End),
 }
 
@@ -144,6 +146,7 @@ impl<'a> Conn<'a> {
                     self.handle_bytes(n);
                 }
                 Wake::Job => self.send_current_job(),
+                Wake::Timer => self.session.on_timer(now()),
                 Wake::End(end) => return end,
             }
             // A client that stops reading must not hold its task forever.
@@ -185,6 +188,10 @@ impl<'a> Conn<'a> {
         (deadline, reason): (tokio::time::Instant, End),
         shutdown: &CancellationToken,
     ) -> Wake {
+        let timer = self
+            .session
+            .next_timer()
+            .map(tokio::time::Instant::from_std);
         tokio::select! {
             read = self.stream.read(&mut self.buf) => match read {
                 Err(e) => Wake::End(End::Io(e.to_string())),
@@ -196,6 +203,9 @@ impl<'a> Conn<'a> {
                 Err(_) => Wake::End(End::Shutdown),
             },
             _ = tokio::time::sleep_until(deadline) => Wake::End(reason),
+            _ = tokio::time::sleep_until(timer.unwrap_or(deadline)), if timer.is_some() => {
+                Wake::Timer
+            }
             _ = shutdown.cancelled() => Wake::End(End::Shutdown),
         }
     }

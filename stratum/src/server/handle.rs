@@ -57,7 +57,7 @@ impl ServerSession {
                 self.reply(id, Ok(json!(true)));
             }
             ClientRequest::ExtranonceSubscribe => self.reply(id, Ok(json!(true))),
-            ClientRequest::Submit(s) => self.on_submit(id, s, hooks),
+            ClientRequest::Submit(s) => self.on_submit(id, s, now, hooks),
         }
     }
 

@@ -15,13 +15,15 @@
 //! job (21), bad extranonce2 length / ntime out of `[job ntime, job ntime + 7000]` / version
 //! bits outside the mask (20), duplicate (22); then the hook judges the target (23).
 //!
-//! Difficulty (spec "mining.set_difficulty" timing): a new difficulty (vardiff, suggestion,
-//! configure minimum, or [`ServerSession::set_difficulty`]) is pending until the next
+//! Difficulty (spec "mining.set_difficulty" timing): a new difficulty (suggestion, configure
+//! minimum, or [`ServerSession::set_difficulty`]) is pending until the next
 //! [`ServerSession::send_job`], which writes `mining.set_difficulty` just before
 //! `mining.notify`. Each job remembers the difficulty it was sent with, and its shares are
 //! judged at that difficulty (ckpool's `old_diff` rule), which is what a miner that latches
-//! difficulty at the next notify expects. The pool should send jobs regularly (say every
-//! 30 s) so that difficulty changes reach the miner.
+//! difficulty at the next notify expects. Vardiff ([`vardiff`]) is judged at every accepted
+//! share and at [`ServerSession::next_timer`]; its moves go out at once, with the latest
+//! job re-sent under an alias id (see `push_difficulty`), so a miner far off its share rate
+//! is corrected within seconds, not at the next job.
 
 mod handle;
 mod submit;
@@ -38,7 +40,7 @@ use crate::error::ProtocolError;
 use crate::methods::server::{Notify, SetDifficulty};
 use crate::methods::{Method, Submit};
 use crate::wire::{Difficulty, Extranonce1, Extranonce2, JobId, VersionMask};
-pub use vardiff::{Vardiff, VardiffConfig, next_difficulty};
+pub use vardiff::{Vardiff, VardiffConfig};
 
 /// Settings of a server session (usually one value shared by all connections).
 #[derive(Debug, Clone)]
@@ -96,7 +98,7 @@ pub struct SubscribeGrant {
 pub struct ShareCheck {
     /// The authorized worker that submitted it.
     pub worker: String,
-    /// The job (the pool's id, as sent in `mining.notify`).
+    /// The job: the pool's id (an alias this connection was sent is mapped back to it).
     pub job_id: JobId,
     /// This connection's extranonce1.
     pub extranonce1: Extranonce1,
@@ -184,7 +186,10 @@ pub struct ServerStats {
 
 #[derive(Debug, Clone)]
 struct JobRecord {
+    /// The id this connection was sent: the pool's, or an alias of it (see `push_difficulty`).
     id: JobId,
+    /// The pool's id of the job (what [`ShareCheck::job_id`] carries).
+    pool_id: JobId,
     ntime: u32,
     version: u32,
     difficulty: Difficulty,
@@ -203,6 +208,8 @@ pub struct ServerSession {
     min_difficulty: Difficulty,
     vardiff: Option<Vardiff>,
     latest_job: Option<Notify>,
+    /// Aliases of `latest_job` sent so far (each one carried a difficulty move).
+    reissued: u32,
     started: bool,
     difficulty_sent: bool,
     jobs: VecDeque<JobRecord>,
@@ -226,6 +233,7 @@ impl ServerSession {
             min_difficulty: config.min_difficulty,
             vardiff: config.vardiff.map(|v| Vardiff::new(v, now)),
             latest_job: None,
+            reissued: 0,
             started: false,
             difficulty_sent: false,
             jobs: VecDeque::new(),
@@ -257,11 +265,29 @@ impl ServerSession {
     /// a connection that stops sending shares gets a lower difficulty with the next job.
     pub fn send_job(&mut self, notify: &Notify, now: Instant) {
         self.latest_job = Some(notify.clone());
+        self.reissued = 0;
         if !self.started {
             return;
         }
         self.retarget(now);
-        self.write_job(notify.clone(), now);
+        self.write_job(notify.clone(), notify.job_id.clone(), now);
+    }
+
+    /// When [`ServerSession::on_timer`] should run next (vardiff's check for a connection
+    /// that sends no share), if anything is timed.
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.vardiff
+            .as_ref()
+            .filter(|_| self.started)
+            .map(Vardiff::next_check)
+    }
+
+    /// Runs what is due at `now`: vardiff lowers the difficulty of a connection whose
+    /// shares stopped, and the move goes out at once (with the latest job under an alias id).
+    pub fn on_timer(&mut self, now: Instant) {
+        if self.started {
+            self.judge_now(now);
+        }
     }
 
     /// Sets the difficulty for the next job (clamped to the session's limits).
@@ -319,19 +345,59 @@ impl ServerSession {
         self.events.push_back(ServerEvent::ProtocolError(e));
     }
 
-    fn retarget(&mut self, now: Instant) {
+    /// Judges vardiff's window; a move is pending for the next job.
+    fn retarget(&mut self, now: Instant) -> bool {
         let (min, max) = (self.min_difficulty, self.config.max_difficulty);
         let base = self.pending_difficulty.unwrap_or(self.difficulty);
-        if let Some(next) = self
+        match self
             .vardiff
             .as_mut()
-            .and_then(|v| v.retarget(base, min, max, now))
+            .and_then(|v| v.judge(base, min, max, now))
         {
-            self.pending_difficulty = Some(next);
+            Some(next) => {
+                self.pending_difficulty = Some(next);
+                true
+            }
+            None => false,
         }
     }
 
-    fn write_job(&mut self, mut notify: Notify, now: Instant) {
+    /// Judges vardiff's window (after a share, or on the timer) and sends a move at once.
+    pub(super) fn judge_now(&mut self, now: Instant) {
+        if self.retarget(now) {
+            self.push_difficulty(now);
+        }
+    }
+
+    /// Sends the pending difficulty now instead of with the next job: `set_difficulty`,
+    /// then the latest job again, as a new job (clean_jobs false) so every miner switches to
+    /// it (most latch the difficulty when the job id changes). It goes under an alias id
+    /// (the pool's id and a 4-digit count, mapped back in [`ShareCheck::job_id`]) and
+    /// with ntime one second later per alias, so its headers differ from the ones already
+    /// hashed: a miner that restarts its extranonce2 count per job finds no duplicates.
+    /// Shares of the earlier ids stay valid at their old difficulty. After 255 aliases of
+    /// one job (or an id too long to extend) the move waits for the pool's next job.
+    fn push_difficulty(&mut self, now: Instant) {
+        let Some(latest) = self.latest_job.as_ref().filter(|_| self.started) else {
+            return;
+        };
+        if self.reissued >= 255 {
+            return;
+        }
+        let n = self.reissued + 1;
+        let Ok(alias) = JobId::new(format!("{}{n:04x}", latest.job_id)) else {
+            return;
+        };
+        let pool_id = latest.job_id.clone();
+        let mut notify = latest.clone();
+        notify.job_id = alias;
+        notify.ntime = latest.ntime.saturating_add(n);
+        notify.clean_jobs = false;
+        self.reissued = n;
+        self.write_job(notify, pool_id, now);
+    }
+
+    fn write_job(&mut self, mut notify: Notify, pool_id: JobId, now: Instant) {
         let next = self.pending_difficulty.take().unwrap_or(self.difficulty);
         if next != self.difficulty || !self.difficulty_sent {
             // The miner applies it from this notify on (spec: set_difficulty just before notify).
@@ -355,6 +421,7 @@ impl ServerSession {
         }
         self.jobs.push_back(JobRecord {
             id: notify.job_id.clone(),
+            pool_id,
             ntime: notify.ntime,
             version: notify.version,
             difficulty: self.difficulty,
@@ -375,7 +442,8 @@ impl ServerSession {
         self.started = true;
         if let Some(mut job) = self.latest_job.clone() {
             job.clean_jobs = true;
-            self.write_job(job, now);
+            let pool_id = job.job_id.clone();
+            self.write_job(job, pool_id, now);
         }
     }
 }

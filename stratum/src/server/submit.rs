@@ -1,5 +1,7 @@
 //! `mining.submit` checks of [`ServerSession`] (spec "mining.submit", "Error codes").
 
+use std::time::Instant;
+
 use serde_json::json;
 
 use super::{ServerEvent, ServerHooks, ServerSession, ShareCheck};
@@ -11,7 +13,13 @@ fn err(code: ErrorCode, message: &str) -> RpcError {
 }
 
 impl ServerSession {
-    pub(super) fn on_submit(&mut self, id: Option<Id>, s: Submit, hooks: &mut impl ServerHooks) {
+    pub(super) fn on_submit(
+        &mut self,
+        id: Option<Id>,
+        s: Submit,
+        now: Instant,
+        hooks: &mut impl ServerHooks,
+    ) {
         let check = match self.check_submit(&s) {
             Ok(check) => check,
             Err(e) => return self.reject(id, Some(s), e),
@@ -25,12 +33,15 @@ impl ServerSession {
         }
         self.stats.accepted += 1;
         self.stats.accepted_difficulty += check.difficulty.value();
-        if let Some(v) = &mut self.vardiff {
-            v.record_share();
-        }
+        // Only shares at the current difficulty tell vardiff the miner's rate at it.
+        let current = check.difficulty == self.difficulty;
         self.reply(id, Ok(json!(true)));
         self.events
             .push_back(ServerEvent::ShareAccepted { share: check });
+        if let Some(v) = self.vardiff.as_mut().filter(|_| current) {
+            v.record_share();
+            self.judge_now(now);
+        }
     }
 
     pub(super) fn reject(&mut self, id: Option<Id>, submit: Option<Submit>, error: RpcError) {
@@ -74,7 +85,7 @@ impl ServerSession {
         }
         Ok(ShareCheck {
             worker: s.worker.clone(),
-            job_id: s.job_id.clone(),
+            job_id: job.pool_id.clone(),
             extranonce1: grant.extranonce1.clone(),
             extranonce2: s.extranonce2.clone(),
             ntime: s.ntime,

@@ -1,8 +1,18 @@
-//! Variable difficulty toward a target share rate, as a pure function plus a small window
-//! state; time is passed in. Conventions from spec "Vardiff conventions": NOMP/Miningcore
-//! style `diff × targetTime / avgShareTime`, a variance band with no change, a retarget
-//! period, clamped to min/max; fractional difficulties are allowed (CPU miners need
-//! difficulties well below 1).
+//! Variable difficulty: a reducer (time passed in) that decides when one connection's share
+//! difficulty moves, as a sequential test on its share count.
+//!
+//! Why no fixed retarget period: evaluated only when a job went out (every 30 s) and stepped
+//! at most ×4, a CPU starting at 0.0001 took minutes to reach its rate (0.0001 → 0.0016 in
+//! 60 s, 70 shares a second). Here the window is judged at every counted share and on a
+//! timer ([`Vardiff::next_check`]): it moves as soon as the count is implausible at the
+//! target rate (a Poisson tail below [`VardiffConfig::alpha`]), once
+//! [`VardiffConfig::max_shares`] make the estimate precise, or after
+//! [`VardiffConfig::max_window`]. The new difficulty is `current × shares × target /
+//! elapsed` (NOMP/Miningcore's rule, spec "Vardiff conventions"), at most
+//! [`VardiffConfig::max_step`] per move, rounded to 3 significant digits; fractional
+//! difficulties are fine (CPU miners need them well below 1). A fast miner so collects
+//! `max_shares` in well under a second and lands within about ±25 % of its rate in one
+//! move; a too-hard start comes down when no share came in `ln(1/alpha) × target`.
 
 use std::time::{Duration, Instant};
 
@@ -13,55 +23,192 @@ use crate::wire::Difficulty;
 pub struct VardiffConfig {
     /// Desired time between shares of one connection.
     pub target_interval: Duration,
-    /// Re-evaluate at the latest after this long.
-    pub retarget_interval: Duration,
-    /// Re-evaluate early once this many shares arrived (a much too easy difficulty).
-    pub retarget_shares: u32,
+    /// A count whose Poisson tail at the target rate is below this moves at once.
+    pub alpha: f64,
+    /// At this many shares the estimate is taken as precise: the window is judged.
+    pub max_shares: u32,
+    /// The window is judged at the latest after this long.
+    pub max_window: Duration,
     /// No change while the ideal difficulty is within this fraction of the current one.
     pub variance: f64,
-    /// Largest change factor per retarget (up or down).
+    /// Largest change factor of one move (up or down).
     pub max_step: f64,
+    /// Shares needed before a too-fast count moves the difficulty up early (one early share
+    /// says little: share intervals are exponential).
+    pub min_shares_up: u32,
 }
 
-impl Default for VardiffConfig {
-    /// 10 s per share, retarget every 60 s or 20 shares, ±30 % band, at most ×4 per step.
-    fn default() -> Self {
-        Self {
-            target_interval: Duration::from_secs(10),
-            retarget_interval: Duration::from_secs(60),
-            retarget_shares: 20,
-            variance: 0.3,
-            max_step: 4.0,
+impl VardiffConfig {
+    /// `target` between shares, the rest as [`VardiffConfig::default`].
+    pub fn new(target: Duration) -> Self {
+        VardiffConfig {
+            target_interval: target,
+            ..VardiffConfig::default()
         }
     }
 }
 
-/// The difficulty that would give the target rate, given `shares` accepted at `current`
-/// over `elapsed`; `None` when it stays within the variance band (or nothing changes after
-/// clamping to `[min, max]`). With no share at all, the rate is taken as half a share per
-/// `elapsed`, so the difficulty falls.
-pub fn next_difficulty(
-    cfg: &VardiffConfig,
-    current: Difficulty,
-    shares: u32,
-    elapsed: Duration,
-    min: Difficulty,
-    max: Difficulty,
-) -> Option<Difficulty> {
-    let elapsed = elapsed.as_secs_f64().max(0.001);
-    let shares = if shares == 0 { 0.5 } else { f64::from(shares) };
-    let step = cfg.max_step.max(1.0);
-    let factor = (shares * cfg.target_interval.as_secs_f64() / elapsed).clamp(1.0 / step, step);
-    let clamped = current.clamp(min, max);
-    if (factor - 1.0).abs() <= cfg.variance && clamped == current {
-        return None;
+impl Default for VardiffConfig {
+    /// 10 s per share; α 2 %, 20 shares, 120 s window, ±30 % band, ×1000 per move, 4 shares
+    /// before an early move up.
+    fn default() -> Self {
+        VardiffConfig {
+            target_interval: Duration::from_secs(10),
+            alpha: 0.02,
+            max_shares: 20,
+            max_window: Duration::from_secs(120),
+            variance: 0.3,
+            max_step: 10_000.0,
+            min_shares_up: 4,
+        }
     }
-    let ideal = Difficulty::new(round_significant(current.value() * factor)).ok()?;
-    let next = ideal.clamp(min, max);
-    (next != current).then_some(next)
 }
 
-/// Rounds to 3 significant digits so difficulties stay short on the wire.
+/// One connection's share-counting window.
+#[derive(Debug, Clone)]
+pub struct Vardiff {
+    config: VardiffConfig,
+    start: Instant,
+    shares: u32,
+    /// Windows in a row judged without a share.
+    silent: u32,
+}
+
+impl Vardiff {
+    /// A window starting at `now`.
+    pub fn new(config: VardiffConfig, now: Instant) -> Self {
+        Vardiff {
+            config,
+            start: now,
+            shares: 0,
+            silent: 0,
+        }
+    }
+
+    /// Restarts the window (the difficulty changed).
+    pub fn reset(&mut self, now: Instant) {
+        self.start = now;
+        self.shares = 0;
+    }
+
+    /// Counts a share at the current difficulty.
+    pub fn record_share(&mut self) {
+        self.shares = self.shares.saturating_add(1);
+    }
+
+    /// When the window falls due if no further share comes: the count so far becomes
+    /// implausibly low (its Poisson tail below α), or the window ends. [`Vardiff::judge`]
+    /// always judges from this instant on, so a timer set to it never spins.
+    pub fn next_check(&self) -> Instant {
+        let c = &self.config;
+        let lambda = low_tail_lambda(self.shares.min(c.max_shares), c.alpha);
+        let silent = Duration::try_from_secs_f64(c.target_interval.as_secs_f64() * lambda)
+            .unwrap_or(c.max_window);
+        let wait = c.max_window.min(silent);
+        self.start.checked_add(wait).unwrap_or(self.start)
+    }
+
+    /// The new difficulty if the window says so (then the window restarts), judged at `now`
+    /// for `current` within `[min, max]`.
+    pub fn judge(
+        &mut self,
+        current: Difficulty,
+        min: Difficulty,
+        max: Difficulty,
+        now: Instant,
+    ) -> Option<Difficulty> {
+        let r = self.config;
+        let elapsed = now.saturating_duration_since(self.start).as_secs_f64();
+        let expected = (elapsed / r.target_interval.as_secs_f64()).max(1e-9);
+        let k = self.shares;
+        let precise = k >= r.max_shares || elapsed >= r.max_window.as_secs_f64();
+        // The tails last: they loop over the count, which stays below `max_shares` here.
+        let too_few =
+            !precise && (now >= self.next_check() || poisson_at_most(k, expected) < r.alpha);
+        // Fast shares cost little: collect them for one target interval (or `max_shares`)
+        // so the move is measured, not guessed from four.
+        let settled = elapsed >= r.target_interval.as_secs_f64();
+        let too_many = !precise
+            && !too_few
+            && settled
+            && k >= r.min_shares_up
+            && poisson_at_least(k, expected) < r.alpha;
+        if !(precise || too_few || too_many) {
+            return None;
+        }
+        self.reset(now);
+        let estimate = f64::from(k) / expected;
+        let factor = if precise {
+            estimate
+        } else if too_many && k < 8 {
+            // A few shares fast say "much faster", not how much: go as far as the rate's
+            // lower 25 % confidence bound, and let the next window refine it.
+            low_tail_lambda(k - 1, 0.75) / expected
+        } else if k == 0 {
+            // Not one share: down hard, and much harder with a second and third silent
+            // window in a row (exponents 1, 4, 9): an overshoot down costs a burst of
+            // `max_shares` quick shares and comes back up in one precise move.
+            self.silent = self.silent.saturating_add(1);
+            let n = self.silent.min(3);
+            (0.5 / expected).powi((n * n) as i32)
+        } else {
+            estimate
+        };
+        if k > 0 {
+            self.silent = 0;
+        }
+        let step = r.max_step.max(1.0);
+        let factor = factor.clamp(1.0 / step, step);
+        let inside = current.clamp(min, max) == current;
+        if (factor - 1.0).abs() <= r.variance && inside {
+            return None;
+        }
+        let next = Difficulty::new(round_significant(current.value() * factor))
+            .ok()?
+            .clamp(min, max);
+        (next != current).then_some(next)
+    }
+}
+
+/// P(X ≤ k) for X ~ Poisson(λ).
+fn poisson_at_most(k: u32, lambda: f64) -> f64 {
+    let mut term = (-lambda).exp();
+    let mut sum = term;
+    for i in 1..=k {
+        term *= lambda / f64::from(i);
+        sum += term;
+    }
+    sum.min(1.0)
+}
+
+/// The λ at which P(X ≤ k) for X ~ Poisson(λ) falls to `alpha` (bisection; it decreases
+/// in λ): `ln(1/alpha)` for k = 0.
+fn low_tail_lambda(k: u32, alpha: f64) -> f64 {
+    let alpha = alpha.clamp(1e-9, 1.0 - 1e-9);
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    while poisson_at_most(k, hi) > alpha && hi < 1e6 {
+        hi *= 2.0;
+    }
+    for _ in 0..60 {
+        let mid = (lo + hi) / 2.0;
+        if poisson_at_most(k, mid) > alpha {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+/// P(X ≥ k) for X ~ Poisson(λ).
+fn poisson_at_least(k: u32, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    (1.0 - poisson_at_most(k - 1, lambda)).max(0.0)
+}
+
+/// Three significant digits, so difficulties stay short on the wire.
 fn round_significant(x: f64) -> f64 {
     if !(x.is_finite() && x > 0.0) {
         return x;
@@ -71,116 +218,6 @@ fn round_significant(x: f64) -> f64 {
     if r > 0.0 { r } else { x }
 }
 
-/// The share-counting window of one connection.
-#[derive(Debug, Clone)]
-pub struct Vardiff {
-    config: VardiffConfig,
-    window_start: Instant,
-    shares: u32,
-}
-
-impl Vardiff {
-    /// Starts a window at `now`.
-    pub fn new(config: VardiffConfig, now: Instant) -> Self {
-        Self {
-            config,
-            window_start: now,
-            shares: 0,
-        }
-    }
-
-    /// Counts one accepted share.
-    pub fn record_share(&mut self) {
-        self.shares = self.shares.saturating_add(1);
-    }
-
-    /// Starts a new window (after a difficulty change decided elsewhere).
-    pub fn reset(&mut self, now: Instant) {
-        self.window_start = now;
-        self.shares = 0;
-    }
-
-    /// When the window is due (enough time or shares), the new difficulty if it should
-    /// change; the window restarts whenever it was evaluated.
-    pub fn retarget(
-        &mut self,
-        current: Difficulty,
-        min: Difficulty,
-        max: Difficulty,
-        now: Instant,
-    ) -> Option<Difficulty> {
-        let elapsed = now.saturating_duration_since(self.window_start);
-        let due =
-            elapsed >= self.config.retarget_interval || self.shares >= self.config.retarget_shares;
-        if !due {
-            return None;
-        }
-        let next = next_difficulty(&self.config, current, self.shares, elapsed, min, max);
-        self.reset(now);
-        next
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(x: f64) -> Difficulty {
-        Difficulty::new(x).unwrap()
-    }
-
-    #[test]
-    fn table() {
-        let cfg = VardiffConfig::default();
-        let (min, max) = (d(0.001), d(1000.0));
-        let s = Duration::from_secs;
-        // (current, shares, elapsed, expected)
-        let table: &[(f64, u32, Duration, Option<f64>)] = &[
-            (1.0, 6, s(60), None),            // exactly on target
-            (1.0, 7, s(60), None),            // within ±30 %
-            (1.0, 12, s(60), Some(2.0)),      // twice too fast
-            (1.0, 60, s(60), Some(4.0)),      // capped at ×4
-            (1.0, 2, s(60), Some(0.333)),     // three times too slow, rounded
-            (1.0, 0, s(60), Some(0.25)),      // nothing: falls, capped at /4
-            (0.01, 20, s(10), Some(0.04)),    // fractional, capped
-            (600.0, 60, s(60), Some(1000.0)), // clamped to max
-            (0.002, 0, s(600), Some(0.001)),  // clamped to min
-            (0.001, 0, s(600), None),         // already at min
-            (5000.0, 6, s(60), Some(1000.0)), // outside the limits: pulled in
-        ];
-        for &(cur, shares, elapsed, expected) in table {
-            let got =
-                next_difficulty(&cfg, d(cur), shares, elapsed, min, max).map(Difficulty::value);
-            assert_eq!(got, expected, "{cur} {shares} {elapsed:?}");
-        }
-    }
-
-    #[test]
-    fn window_is_due_by_time_or_shares() {
-        let t = Instant::now();
-        let cfg = VardiffConfig::default();
-        let (min, max) = (d(0.001), d(1000.0));
-        let mut v = Vardiff::new(cfg, t);
-        assert_eq!(
-            v.retarget(d(1.0), min, max, t + Duration::from_secs(30)),
-            None
-        );
-        for _ in 0..20 {
-            v.record_share();
-        }
-        // 20 shares in 10 s: due early, up by the maximum step.
-        assert_eq!(
-            v.retarget(d(1.0), min, max, t + Duration::from_secs(10)),
-            Some(d(4.0))
-        );
-        // The window restarted: not due again yet.
-        assert_eq!(
-            v.retarget(d(4.0), min, max, t + Duration::from_secs(20)),
-            None
-        );
-        assert_eq!(
-            v.retarget(d(4.0), min, max, t + Duration::from_secs(70)),
-            Some(d(1.0))
-        );
-    }
-}
+#[path = "vardiff_tests.rs"]
+mod tests;

@@ -110,7 +110,7 @@ fn configure_version_rolling_and_minimum_difficulty() {
 }
 
 #[test]
-fn vardiff_raises_difficulty_for_a_fast_miner() {
+fn vardiff_moves_at_once_with_the_job_under_an_alias() {
     let t = Instant::now();
     let mut pool = FakePool::default();
     let mut s = ready(
@@ -121,7 +121,9 @@ fn vardiff_raises_difficulty_for_a_fast_miner() {
         t,
         &mut pool,
     );
-    // 20 accepted shares within 10 s: due early, ×4.
+    let at = |ms: u64| t + Duration::from_millis(ms);
+    // A share every 0.1 s at 0.01 for a 10 s target: at the 20th (1.9 s) the estimate is
+    // precise, 20 shares / 0.19 expected, and the move goes out at once.
     for i in 0..20u32 {
         let line = submit_line(
             10 + u64::from(i),
@@ -132,22 +134,65 @@ fn vardiff_raises_difficulty_for_a_fast_miner() {
             i,
             None,
         );
-        s.handle_line(
-            &line,
-            t + Duration::from_millis(500 * u64::from(i)),
-            &mut pool,
-        );
+        s.handle_line(&line, at(100 * u64::from(i)), &mut pool);
     }
-    s.send_job(&job("j2", false), t + Duration::from_secs(10));
     let out = sent(&mut s);
+    assert_eq!(out.len(), 22, "{out:?}");
+    assert!(
+        out[..20].iter().all(|r| r["result"] == json!(true)),
+        "{out:?}"
+    );
     assert_eq!(
         out[20],
-        json!({"id":null,"method":"mining.set_difficulty","params":[0.04]})
+        json!({"id":null,"method":"mining.set_difficulty","params":[1.05]})
     );
-    assert_eq!(s.difficulty().value(), 0.04);
-    // Silence for the retarget interval: back down.
-    s.send_job(&job("j3", false), t + Duration::from_secs(80));
-    assert_eq!(sent(&mut s)[0]["params"], json!([0.01]));
+    // The same job as a new one: alias id, ntime one second on, not clean.
+    let p = &out[21]["params"];
+    assert_eq!(out[21]["method"], "mining.notify");
+    assert_eq!(p[0], json!("j10001"));
+    assert_eq!(p[7], json!(format!("{:08x}", 1_000_001)));
+    assert_eq!(p[8], json!(false));
+    assert_eq!(s.difficulty().value(), 1.05);
+
+    // A share of the alias reaches the pool as job j1 at the new difficulty; one of j1
+    // itself still counts at the old one.
+    let line = submit_line(20, "w1", "j10001", "00000000", 1_000_001, 7, None);
+    s.handle_line(&line, at(2000), &mut pool);
+    let check = pool.checked.last().unwrap();
+    assert_eq!(
+        (check.job_id.as_str(), check.difficulty.value()),
+        ("j1", 1.05)
+    );
+    let line = submit_line(21, "w1", "j1", "00000000", 1_000_000, 100, None);
+    s.handle_line(&line, at(2100), &mut pool);
+    let check = pool.checked.last().unwrap();
+    assert_eq!(
+        (check.job_id.as_str(), check.difficulty.value()),
+        ("j1", 0.01)
+    );
+    let out = sent(&mut s);
+    assert!(out.iter().all(|r| r["result"] == json!(true)), "{out:?}");
+    // An alias's ntime is its own: an earlier one is out of range.
+    let line = submit_line(22, "w1", "j10001", "00000000", 1_000_000, 9, None);
+    s.handle_line(&line, at(2200), &mut pool);
+    assert_eq!(sent(&mut s)[0]["error"][0], json!(20));
+
+    // Then silence: the timer says when one share since the move is implausibly few; the
+    // move down goes out at once, as a second alias.
+    let due = s.next_timer().expect("vardiff is timed");
+    assert!(due > at(2000) && due < at(120_000), "{due:?}");
+    s.on_timer(due - Duration::from_millis(1));
+    assert!(sent(&mut s).is_empty(), "not before it is due");
+    s.on_timer(due);
+    let out = sent(&mut s);
+    assert_eq!(out[0]["method"], "mining.set_difficulty");
+    assert!(out[0]["params"][0].as_f64().unwrap() < 1.05, "{out:?}");
+    assert_eq!(out[1]["params"][0], json!("j10002"));
+    assert_eq!(out[1]["params"][7], json!(format!("{:08x}", 1_000_002)));
+    // A new job from the pool goes out under its own id again.
+    s.send_job(&job("j2", false), due + Duration::from_secs(1));
+    let out = sent(&mut s);
+    assert_eq!(out.last().unwrap()["params"][0], json!("j2"));
 }
 
 #[test]
