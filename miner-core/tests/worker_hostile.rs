@@ -222,3 +222,54 @@ async fn twenty_thousand_stray_replies_give_a_few_warning_lines() {
         "the rest is counted"
     );
 }
+
+#[tokio::test]
+async fn shares_faster_than_one_can_read_are_summarized() {
+    let (logs, _guard) = capture_logs();
+    let (l, url) = listen().await;
+    let t0 = Instant::now();
+    let w = start(config(&[url]));
+    let mut p = accept(&l).await;
+    p.handshake("r1", &EN1, None).await;
+    p.difficulty(1e-300).await;
+    p.send(&FakeJob::new("r", 5).notify(true)).await;
+    let mut answered = 0;
+    while answered < 300 {
+        let v = tokio::time::timeout(PATIENCE, p.recv())
+            .await
+            .expect("the miner keeps submitting")
+            .expect("connection open");
+        if v["method"] == "mining.submit" {
+            answered += 1;
+        }
+        p.reply(&v["id"], json!(true)).await;
+    }
+    let elapsed = t0.elapsed();
+    let status = w.status.clone();
+    w.stop().await;
+    let accepted = snapshot(&status).accepted;
+    let text = logs.text();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("accepted: ")).collect();
+    let one_each = lines.iter().filter(|l| l.ends_with("yes!")).count();
+    let summaries = lines
+        .iter()
+        .filter(|l| l.contains("since the last line"))
+        .count();
+    // Five lines a window at most before summarizing starts, and it does not stop while
+    // the flood goes on: hundreds of shares, a few lines.
+    assert!(
+        one_each <= 5,
+        "{one_each} share lines for {accepted} shares"
+    );
+    let windows = 2 + (elapsed.as_secs() / 5) as usize;
+    assert!(
+        (1..=windows).contains(&summaries),
+        "{summaries} summaries in {elapsed:?}"
+    );
+    // The last line's total is every accepted share: the summary at the end lost none.
+    let last = lines.last().expect("a result line");
+    assert!(
+        last.contains(&format!("accepted: {accepted}/{accepted} ")),
+        "{last} (accepted {accepted})"
+    );
+}

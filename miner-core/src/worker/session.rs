@@ -26,7 +26,7 @@ use super::conn::{self, Stream};
 use super::mining::Mining;
 use super::policy::Ended;
 use super::stats::{SharedStatus, lock, printable};
-use super::throttle::RateLimit;
+use super::throttle::{RateLimit, ResultPace};
 use super::url::PoolUrl;
 use crate::search::Found;
 
@@ -113,6 +113,8 @@ struct Session<'a> {
     /// The submit rate limit ([`WorkerConfig::max_submits_per_second`]).
     submits: RateLimit,
     warnings: shares::Warnings,
+    /// The pace of share result lines.
+    results: ResultPace,
 }
 
 enum Input {
@@ -145,6 +147,7 @@ async fn run_inner(ctx: SessionContext<'_>, stream: Stream) -> SessionReport {
         worked: false,
         submits,
         warnings: shares::Warnings::default(),
+        results: ResultPace::new(Instant::now()),
     };
     let end = s.drive(rd).await;
     let resume = s.client.connection_lost();
@@ -153,6 +156,7 @@ async fn run_inner(ctx: SessionContext<'_>, stream: Stream) -> SessionReport {
         let _ = s.on_event(ev);
     }
     s.count_queue_drops(Instant::now());
+    s.say_held_results(None);
     s.say_unsaid();
     SessionReport {
         configure_refused: !skipped_configure && resume.skip_configure,
@@ -290,6 +294,7 @@ impl Session<'_> {
                 let per_thread = self.ctx.mining.miner().hashes_per_thread();
                 lock(self.ctx.status).record_hashes(now, &per_thread);
                 self.count_queue_drops(now);
+                self.say_held_results(Some(now));
             }
             Input::Report => {
                 if !self.ctx.config.quiet {

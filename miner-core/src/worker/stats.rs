@@ -43,18 +43,23 @@ impl ShareCounts {
     /// The line printed for each share result: `accepted: 12/12 (100.00%), 61.30 MH/s yes!`,
     /// or `... booooo (reason)` on a reject.
     pub fn result_line(&self, hashrate: f64, reject_reason: Option<&str>) -> String {
+        let verdict = match reject_reason {
+            None => "yes!".to_owned(),
+            Some(reason) => format!("booooo ({})", printable(reason)),
+        };
+        format!("{} {verdict}", self.totals(hashrate))
+    }
+
+    /// `accepted: 12/12 (100.00%), 61.30 MH/s`: the totals that start every result line.
+    pub fn totals(&self, hashrate: f64) -> String {
         let total = self.accepted + self.rejected;
         let percent = if total == 0 {
             0.0
         } else {
             100.0 * self.accepted as f64 / total as f64
         };
-        let verdict = match reject_reason {
-            None => "yes!".to_owned(),
-            Some(reason) => format!("booooo ({})", printable(reason)),
-        };
         format!(
-            "accepted: {}/{} ({percent:.2}%), {} {verdict}",
+            "accepted: {}/{} ({percent:.2}%), {}",
             self.accepted,
             total,
             human_rate(hashrate)

@@ -12,6 +12,7 @@ use super::{Session, SessionEnd, lost};
 use crate::worker::mining::StartError;
 use crate::worker::redirect;
 use crate::worker::stats::{lock, printable};
+use crate::worker::throttle::{PACE_WINDOW, Pace};
 
 impl Session<'_> {
     /// Acts on one session event; `Some` ends the session.
@@ -172,21 +173,48 @@ impl Session<'_> {
         }
     }
 
-    /// One line per answered share, as cpuminer (at most the submit rate limit a second).
-    fn answered(&self, outcome: ShareOutcome) {
+    /// One line per answered share, as cpuminer, while they come at a readable pace; past
+    /// it one summary line per window ([`ResultPace`]).
+    fn answered(&mut self, outcome: ShareOutcome) {
+        let now = Instant::now();
+        self.say_held_results(Some(now));
         let mut s = lock(self.ctx.status);
-        let rate = s.hashrate();
-        match outcome {
+        let reason = match outcome {
             ShareOutcome::Accepted => {
                 s.shares.accepted += 1;
-                info!("{}", s.shares.result_line(rate, None));
+                None
             }
             ShareOutcome::Rejected(r) => {
                 s.shares.rejected += 1;
-                let reason = super::pool_text(&r.reason, &self.ctx.config.password);
-                info!("{}", s.shares.result_line(rate, Some(&reason)));
+                Some(super::pool_text(&r.reason, &self.ctx.config.password))
             }
-            ShareOutcome::TimedOut | ShareOutcome::ConnectionLost => {}
+            ShareOutcome::TimedOut | ShareOutcome::ConnectionLost => return,
+        };
+        if self.results.result(now, reason.as_deref()) == Pace::Line {
+            info!("{}", s.shares.result_line(s.hashrate(), reason.as_deref()));
         }
+    }
+
+    /// The summary of results held back in a window that has ended (or of all held ones
+    /// when the session ends, `now` `None`).
+    pub(super) fn say_held_results(&mut self, now: Option<Instant>) {
+        let held = match now {
+            Some(now) => self.results.due(now),
+            None => self.results.take(),
+        };
+        let Some(held) = held else { return };
+        let s = lock(self.ctx.status);
+        let rejects = match &held.last_reason {
+            Some(reason) if held.rejected > 0 => {
+                format!(" +{} rejected (last: {reason})", held.rejected)
+            }
+            _ => String::new(),
+        };
+        info!(
+            "{}, +{} accepted{rejects} since the last line (one line per {} s while shares come too fast to read)",
+            s.shares.totals(s.hashrate()),
+            held.accepted,
+            PACE_WINDOW.as_secs(),
+        );
     }
 }
