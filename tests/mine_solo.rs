@@ -85,6 +85,10 @@ async fn solo_mining_gets_blocks_into_the_node() {
         "1",
         "--kernel",
         "portable",
+        // Normal priority: `mine` defaults to SCHED_IDLE, which gets no CPU on a test
+        // machine kept busy by the other tests (1.5 kH/s seen on CI).
+        "--cpu-priority",
+        "2",
     ];
     let log = mine_until(&nodes, &args, start + 2, &dir.join("userpass.log")).await;
     let coinbase = best_coinbase(&nodes).await;
@@ -121,6 +125,8 @@ async fn solo_mining_gets_blocks_into_the_node() {
         "1",
         "--kernel",
         "portable",
+        "--cpu-priority",
+        "2",
     ];
     let log = mine_until(&nodes, &args, height + 1, &dir.join("cookie.log")).await;
     assert!(!log.contains(&password), "{log}");
@@ -146,6 +152,8 @@ async fn solo_mining_gets_blocks_into_the_node() {
             "1",
             "--kernel",
             "portable",
+            "--cpu-priority",
+            "2",
         ],
         "coinbase-addr: ",
     );

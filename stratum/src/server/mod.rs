@@ -292,7 +292,7 @@ impl ServerSession {
 
     /// Sets the difficulty for the next job (clamped to the session's limits).
     pub fn set_difficulty(&mut self, difficulty: Difficulty, now: Instant) {
-        let d = difficulty.clamp(self.min_difficulty, self.config.max_difficulty);
+        let d = difficulty.clamp(self.min_difficulty, self.max_difficulty());
         self.pending_difficulty = (d != self.difficulty).then_some(d);
         if let Some(v) = &mut self.vardiff {
             v.reset(now);
@@ -346,8 +346,27 @@ impl ServerSession {
     }
 
     /// Judges vardiff's window; a move is pending for the next job.
+    /// The highest difficulty for this connection now: the configured one, and no harder
+    /// than the latest job's block (a share meeting the block target is a block: harder
+    /// shares only hide them; ckpool caps at the network difficulty too). Never under the
+    /// connection's floor.
+    fn max_difficulty(&self) -> Difficulty {
+        let max = self.config.max_difficulty;
+        let block = self
+            .latest_job
+            .as_ref()
+            .and_then(|j| network_difficulty(j.nbits))
+            .and_then(|d| Difficulty::new(d).ok());
+        let max = block.map_or(max, |b| if b < max { b } else { max });
+        if max < self.min_difficulty {
+            self.min_difficulty
+        } else {
+            max
+        }
+    }
+
     fn retarget(&mut self, now: Instant) -> bool {
-        let (min, max) = (self.min_difficulty, self.config.max_difficulty);
+        let (min, max) = (self.min_difficulty, self.max_difficulty());
         let base = self.pending_difficulty.unwrap_or(self.difficulty);
         match self
             .vardiff
@@ -398,7 +417,11 @@ impl ServerSession {
     }
 
     fn write_job(&mut self, mut notify: Notify, pool_id: JobId, now: Instant) {
-        let next = self.pending_difficulty.take().unwrap_or(self.difficulty);
+        let next = self
+            .pending_difficulty
+            .take()
+            .unwrap_or(self.difficulty)
+            .clamp(self.min_difficulty, self.max_difficulty());
         if next != self.difficulty || !self.difficulty_sent {
             // The miner applies it from this notify on (spec: set_difficulty just before notify).
             self.difficulty = next;
@@ -446,4 +469,16 @@ impl ServerSession {
             self.write_job(job, pool_id, now);
         }
     }
+}
+
+/// The difficulty of a block target in compact form (`nbits`): the difficulty-1 target
+/// (`0x1d00ffff`) over it; `None` for a zero or negative target.
+fn network_difficulty(bits: u32) -> Option<f64> {
+    let exponent = i32::try_from(bits >> 24).ok()?;
+    let mantissa = bits & 0x007f_ffff;
+    if mantissa == 0 || bits & 0x0080_0000 != 0 {
+        return None;
+    }
+    let d = f64::from(0xffff_u32) / f64::from(mantissa) * 256f64.powi(0x1d - exponent);
+    (d.is_finite() && d > 0.0).then_some(d)
 }

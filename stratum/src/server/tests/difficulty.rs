@@ -224,3 +224,41 @@ fn vardiff_does_not_go_below_a_suggested_difficulty() {
     }
     assert_eq!(s.difficulty().value(), 2.0);
 }
+
+#[test]
+fn share_difficulty_is_capped_at_the_blocks() {
+    let t = Instant::now();
+    let mut pool = FakePool::default();
+    let mut s = ready(
+        ServerConfig {
+            initial_difficulty: Difficulty::new(5.0).unwrap(),
+            ..fixed()
+        },
+        t,
+        &mut pool,
+    );
+    assert_eq!(s.difficulty().value(), 5.0);
+    // A difficulty-1 block (0x1d00ffff): shares of 5 would hide blocks; held to 1.
+    let block_1 = Notify {
+        nbits: 0x1d00_ffff,
+        ..job("b1", false)
+    };
+    s.send_job(&block_1, t);
+    assert_eq!(sent(&mut s)[0]["params"][0].as_f64(), Some(1.0));
+    // Regtest (0x207fffff, 4.7e-10): every share is a block; the pool's minimum stays.
+    let regtest = Notify {
+        nbits: 0x207f_ffff,
+        ..job("b2", false)
+    };
+    s.send_job(&regtest, t);
+    assert_eq!(sent(&mut s)[0]["params"][0].as_f64(), Some(0.0001));
+    // A miner's suggestion is its floor, above the block's difficulty too.
+    s.handle_line(
+        r#"{"id":3,"method":"mining.suggest_difficulty","params":[50]}"#,
+        t,
+        &mut pool,
+    );
+    sent(&mut s);
+    s.send_job(&job("b3", false), t);
+    assert_eq!(sent(&mut s)[0]["params"], json!([50]));
+}

@@ -68,7 +68,7 @@ pub(super) fn job(id: &str, clean: bool) -> Notify {
         coinb2: vec![3],
         merkle_branch: vec![[9; 32]],
         version: 0x2000_0000,
-        nbits: 0x207fffff,
+        nbits: 0x1703_a30c,
         ntime: 1_000_000,
         clean_jobs: clean,
     }
