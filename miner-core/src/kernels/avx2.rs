@@ -58,7 +58,7 @@ macro_rules! rotr {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn splat(x: u32) -> V {
+pub(super) fn splat(x: u32) -> V {
     _mm256_set1_epi32(x as i32)
 }
 
@@ -118,18 +118,23 @@ fn maj(a: V, b: V, c: V) -> V {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-fn load(x: &[u32; LANES]) -> V {
+pub(super) fn load(x: &[u32; LANES]) -> V {
     // SAFETY: reads exactly the 32 bytes of `x`; unaligned loads are allowed.
     unsafe { _mm256_loadu_si256(x.as_ptr().cast()) }
 }
 
+/// Bit `j` set where lane `j`'s top word (`h7` with its bytes swapped) is at most `max`'s:
+/// a byte shuffle, an unsigned max and a compare (AVX2 has no unsigned `<=`).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn store(v: V) -> [u32; LANES] {
-    let mut out = [0u32; LANES];
-    // SAFETY: writes exactly the 32 bytes of `out`; unaligned stores are allowed.
-    unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
-    out
+pub(super) fn hits(h7: V, max: V) -> u32 {
+    let swap = _mm256_setr_epi8(
+        3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8,
+        15, 14, 13, 12,
+    );
+    let top = _mm256_shuffle_epi8(h7, swap);
+    let le = _mm256_cmpeq_epi32(_mm256_max_epu32(top, max), max);
+    _mm256_movemask_ps(_mm256_castsi256_ps(le)) as u32
 }
 
 lane_kernel!("avx2");

@@ -130,13 +130,16 @@ fn load(x: &[u32; LANES]) -> V {
     unsafe { _mm512_loadu_si512(x.as_ptr().cast()) }
 }
 
+/// Bit `j` set where lane `j`'s top word (`h7` with its bytes swapped) is at most `max`'s.
+/// AVX-512F has no byte shuffle (that is BW): bytes 0 and 2 rotate right by 8, 1 and 3
+/// left by 8.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn store(v: V) -> [u32; LANES] {
-    let mut out = [0u32; LANES];
-    // SAFETY: writes exactly the 64 bytes of `out`; unaligned stores are allowed.
-    unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), v) };
-    out
+fn hits(h7: V, max: V) -> u32 {
+    let even = _mm512_and_si512(h7, splat(0x00ff_00ff));
+    let odd = _mm512_and_si512(h7, splat(0xff00_ff00));
+    let top = _mm512_or_si512(_mm512_ror_epi32::<8>(even), _mm512_rol_epi32::<8>(odd));
+    u32::from(_mm512_cmple_epu32_mask(top, max))
 }
 
 lane_kernel!("avx512f");

@@ -6,7 +6,7 @@
 use super::avx512::{CHOOSE, MAJORITY, XOR3};
 
 #[derive(Clone, Copy, Debug)]
-struct V([u32; 16]);
+pub(super) struct V([u32; 16]);
 const LANES: usize = 16;
 
 /// Intel SDM, VPTERNLOGD: result bit = `imm8[(a << 2) | (b << 1) | c]`.
@@ -91,8 +91,10 @@ fn load(x: &[u32; LANES]) -> V {
 }
 
 #[target_feature(enable = "sse2")]
-fn store(v: V) -> [u32; LANES] {
-    v.0
+fn hits(h7: V, max: V) -> u32 {
+    (0..LANES)
+        .filter(|&j| h7.0[j].swap_bytes() <= max.0[j])
+        .fold(0, |m, j| m | 1 << j)
 }
 
 super::lanes::lane_kernel!("sse2");

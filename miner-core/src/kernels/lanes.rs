@@ -3,7 +3,8 @@
 //! which cannot run on every test machine, is the AVX2 kernel with other primitives.
 //!
 //! The invoking module defines, all `#[target_feature]` functions on its vector type `V`:
-//! `splat`, `add`, `bsig0`, `bsig1`, `ssig0`, `ssig1`, `ch`, `maj`, `load`, `store`, and
+//! `splat`, `add`, `bsig0`, `bsig1`, `ssig0`, `ssig1`, `ch`, `maj`, `load`, `hits` (the lanes
+//! whose top word, byte-swapped state word 7, is at most a bound, as a bit mask) and
 //! `LANES`. What a nonce scan allows us to skip (FIPS 180-4 section numbers in brackets):
 //! - block 2, rounds 0..=2 use only the tail: done once per scan ([`LanePlan`]);
 //! - block 2, round 3 is linear in the nonce word: two adds per lane;
@@ -31,49 +32,16 @@ macro_rules! rnd_e {
     }};
 }
 
-/// Rounds `t..t+4` at positions 4..8 of an eight-round cycle of names.
-macro_rules! rounds_4_7 {
-    ($kw:ident, $t:expr, $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident) => {{
-        rnd!($e, $f, $g, $h, $a, $b, $c, $d, $kw[$t]);
-        rnd!($d, $e, $f, $g, $h, $a, $b, $c, $kw[$t + 1]);
-        rnd!($c, $d, $e, $f, $g, $h, $a, $b, $kw[$t + 2]);
-        rnd!($b, $c, $d, $e, $f, $g, $h, $a, $kw[$t + 3]);
-    }};
-}
-
-/// Rounds `t..t+8`; the names end where they started.
-macro_rules! rounds8 {
-    ($kw:ident, $t:expr, $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident) => {{
-        rnd!($a, $b, $c, $d, $e, $f, $g, $h, $kw[$t]);
-        rnd!($h, $a, $b, $c, $d, $e, $f, $g, $kw[$t + 1]);
-        rnd!($g, $h, $a, $b, $c, $d, $e, $f, $kw[$t + 2]);
-        rnd!($f, $g, $h, $a, $b, $c, $d, $e, $kw[$t + 3]);
-        rounds_4_7!($kw, $t + 4, $a, $b, $c, $d, $e, $f, $g, $h);
-    }};
-}
-
-/// `W[t]` from the four earlier words, all present.
-macro_rules! sched {
-    ($w:ident, $t:expr) => {
-        add(
-            add(ssig1($w[$t - 2]), $w[$t - 7]),
-            add(ssig0($w[$t - 15]), $w[$t - 16]),
-        )
-    };
-}
-
 /// Generates `Consts`, `hash_lanes` and `scan_lanes` for the vector primitives in scope,
 /// every function compiled with `#[target_feature(enable = $feature)]`.
 macro_rules! lane_kernel {
     ($feature:literal) => {
-        use super::lanes::{rnd, rnd_e, rounds_4_7, rounds8, sched};
-        use super::sha256::{
-            DIGEST_BITS, HEADER_BITS, K, LanePlan, PAD, final_round0, nonce_word, top_word,
-        };
+        use super::lanes::{rnd, rnd_e};
+        use super::sha256::{DIGEST_BITS, HEADER_BITS, K, LanePlan, PAD, final_round0, nonce_word};
         use super::{H0, HeaderWork};
 
         /// Per-scan vectors: every lane holds the same value.
-        struct Consts {
+        pub(super) struct Consts {
             k: [V; 64],
             st2: [V; 8],
             e3_base: V,
@@ -114,7 +82,7 @@ macro_rules! lane_kernel {
 
         impl Consts {
             #[target_feature(enable = $feature)]
-            fn new(work: &HeaderWork) -> Self {
+            pub(super) fn new(work: &HeaderWork) -> Self {
                 use super::sha256::{ssig0, ssig1};
                 let p = LanePlan::new(work);
                 let mut kw_const = [splat(0); 18];
@@ -162,45 +130,133 @@ macro_rules! lane_kernel {
             }
         }
 
-        /// Header block 2 from round 3 for nonce words `nw`; returns the state after the
-        /// feed-forward, i.e. the first hash.
+        /// `W[t]` from `W[t-2]`, `W[t-7]`, `W[t-15]`, `W[t-16]`.
         #[inline]
         #[target_feature(enable = $feature)]
-        fn block2(c: &Consts, nw: V) -> [V; 8] {
-            let mut w = [c.pad; 64];
-            w[16] = c.w16;
-            w[17] = c.w17;
-            w[18] = add(c.w18_base, ssig0(nw));
-            w[19] = add(c.w19_base, nw);
-            w[20] = add(ssig1(w[18]), c.pad);
-            w[21] = ssig1(w[19]);
-            w[22] = add(ssig1(w[20]), c.header_bits);
-            w[23] = add(ssig1(w[21]), w[16]);
-            w[24] = add(ssig1(w[22]), w[17]);
-            for t in 25..30 {
-                w[t] = add(ssig1(w[t - 2]), w[t - 7]);
-            }
-            w[30] = add(add(ssig1(w[28]), w[23]), c.b30);
-            w[31] = add(add(ssig1(w[29]), w[24]), c.b31);
-            w[32] = add(add(ssig1(w[30]), w[25]), c.b32);
-            let mut kw = [c.pad; 64];
-            for t in 33..64 {
-                w[t] = sched!(w, t);
-                kw[t] = add(c.k[t], w[t]);
-            }
-            kw[4..18].copy_from_slice(&c.kw_const[4..]);
-            for t in 18..33 {
-                kw[t] = add(c.k[t], w[t]);
-            }
+        fn sched(w2: V, w7: V, w15: V, w16: V) -> V {
+            add(add(ssig1(w2), w7), add(ssig0(w15), w16))
+        }
+
+        /// Header block 2 from round 3 for nonce words `nw`; returns the state after the
+        /// feed-forward, i.e. the first hash. Straight-line code: each schedule word is a
+        /// value computed just before its round, no array (so nothing to fill or store
+        /// that the register allocator does not choose to).
+        #[inline]
+        #[target_feature(enable = $feature)]
+        pub(super) fn block2(c: &Consts, nw: V) -> [V; 8] {
+            let w16 = c.w16;
+            let w17 = c.w17;
+            let w18 = add(c.w18_base, ssig0(nw));
+            let w19 = add(c.w19_base, nw);
+            let w20 = add(ssig1(w18), c.pad);
+            let w21 = ssig1(w19);
+            let w22 = add(ssig1(w20), c.header_bits);
+            let w23 = add(ssig1(w21), w16);
+            let w24 = add(ssig1(w22), w17);
+            let w25 = add(ssig1(w23), w18);
+            let w26 = add(ssig1(w24), w19);
+            let w27 = add(ssig1(w25), w20);
+            let w28 = add(ssig1(w26), w21);
+            let w29 = add(ssig1(w27), w22);
+            let w30 = add(add(ssig1(w28), w23), c.b30);
+            let w31 = add(add(ssig1(w29), w24), c.b31);
+            let w32 = add(add(ssig1(w30), w25), c.b32);
             // Round 3, linear in W3; names placed for position 4 of the cycle.
             let mut e = add(c.a3_base, nw);
             let (mut f, mut g, mut h) = (c.st2[0], c.st2[1], c.st2[2]);
             let mut a = add(c.e3_base, nw);
             let (mut b, mut cc, mut d) = (c.st2[4], c.st2[5], c.st2[6]);
-            rounds_4_7!(kw, 4, a, b, cc, d, e, f, g, h);
-            for t in (8..64).step_by(8) {
-                rounds8!(kw, t, a, b, cc, d, e, f, g, h);
-            }
+            rnd!(e, f, g, h, a, b, cc, d, c.kw_const[4]);
+            rnd!(d, e, f, g, h, a, b, cc, c.kw_const[5]);
+            rnd!(cc, d, e, f, g, h, a, b, c.kw_const[6]);
+            rnd!(b, cc, d, e, f, g, h, a, c.kw_const[7]);
+            rnd!(a, b, cc, d, e, f, g, h, c.kw_const[8]);
+            rnd!(h, a, b, cc, d, e, f, g, c.kw_const[9]);
+            rnd!(g, h, a, b, cc, d, e, f, c.kw_const[10]);
+            rnd!(f, g, h, a, b, cc, d, e, c.kw_const[11]);
+            rnd!(e, f, g, h, a, b, cc, d, c.kw_const[12]);
+            rnd!(d, e, f, g, h, a, b, cc, c.kw_const[13]);
+            rnd!(cc, d, e, f, g, h, a, b, c.kw_const[14]);
+            rnd!(b, cc, d, e, f, g, h, a, c.kw_const[15]);
+            rnd!(a, b, cc, d, e, f, g, h, c.kw_const[16]);
+            rnd!(h, a, b, cc, d, e, f, g, c.kw_const[17]);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[18], w18));
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[19], w19));
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[20], w20));
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[21], w21));
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[22], w22));
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[23], w23));
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[24], w24));
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[25], w25));
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[26], w26));
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[27], w27));
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[28], w28));
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[29], w29));
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[30], w30));
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[31], w31));
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[32], w32));
+            let w33 = sched(w31, w26, w18, w17);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[33], w33));
+            let w34 = sched(w32, w27, w19, w18);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[34], w34));
+            let w35 = sched(w33, w28, w20, w19);
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[35], w35));
+            let w36 = sched(w34, w29, w21, w20);
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[36], w36));
+            let w37 = sched(w35, w30, w22, w21);
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[37], w37));
+            let w38 = sched(w36, w31, w23, w22);
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[38], w38));
+            let w39 = sched(w37, w32, w24, w23);
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[39], w39));
+            let w40 = sched(w38, w33, w25, w24);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[40], w40));
+            let w41 = sched(w39, w34, w26, w25);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[41], w41));
+            let w42 = sched(w40, w35, w27, w26);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[42], w42));
+            let w43 = sched(w41, w36, w28, w27);
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[43], w43));
+            let w44 = sched(w42, w37, w29, w28);
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[44], w44));
+            let w45 = sched(w43, w38, w30, w29);
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[45], w45));
+            let w46 = sched(w44, w39, w31, w30);
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[46], w46));
+            let w47 = sched(w45, w40, w32, w31);
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[47], w47));
+            let w48 = sched(w46, w41, w33, w32);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[48], w48));
+            let w49 = sched(w47, w42, w34, w33);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[49], w49));
+            let w50 = sched(w48, w43, w35, w34);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[50], w50));
+            let w51 = sched(w49, w44, w36, w35);
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[51], w51));
+            let w52 = sched(w50, w45, w37, w36);
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[52], w52));
+            let w53 = sched(w51, w46, w38, w37);
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[53], w53));
+            let w54 = sched(w52, w47, w39, w38);
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[54], w54));
+            let w55 = sched(w53, w48, w40, w39);
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[55], w55));
+            let w56 = sched(w54, w49, w41, w40);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[56], w56));
+            let w57 = sched(w55, w50, w42, w41);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[57], w57));
+            let w58 = sched(w56, w51, w43, w42);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[58], w58));
+            let w59 = sched(w57, w52, w44, w43);
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[59], w59));
+            let w60 = sched(w58, w53, w45, w44);
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[60], w60));
+            let w61 = sched(w59, w54, w46, w45);
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[61], w61));
+            let w62 = sched(w60, w55, w47, w46);
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[62], w62));
+            let w63 = sched(w61, w56, w48, w47);
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[63], w63));
             let mut out = [a, b, cc, d, e, f, g, h];
             for (o, m) in out.iter_mut().zip(c.mid) {
                 *o = add(*o, m);
@@ -208,53 +264,127 @@ macro_rules! lane_kernel {
             out
         }
 
-        /// The final hash of the digests `d` up to round 60; returns its state word 7.
+        /// The final hash of the digests `dg` up to round 60; returns its state word 7.
         #[inline]
         #[target_feature(enable = $feature)]
-        fn final_h7(c: &Consts, d: &[V; 8]) -> V {
-            let mut w = [c.pad; 61];
-            w[..8].copy_from_slice(d);
-            w[16] = add(ssig0(w[1]), w[0]);
-            w[17] = add(add(c.f17, ssig0(w[2])), w[1]);
-            for t in 18..22 {
-                w[t] = add(add(ssig1(w[t - 2]), ssig0(w[t - 15])), w[t - 16]);
-            }
-            w[22] = add(add(ssig1(w[20]), c.digest_bits), add(ssig0(w[7]), w[6]));
-            w[23] = add(add(ssig1(w[21]), w[16]), add(c.f23, w[7]));
-            w[24] = add(add(ssig1(w[22]), w[17]), c.pad);
-            for t in 25..30 {
-                w[t] = add(ssig1(w[t - 2]), w[t - 7]);
-            }
-            w[30] = add(add(ssig1(w[28]), w[23]), c.f30);
-            w[31] = add(add(ssig1(w[29]), w[24]), add(ssig0(w[16]), c.digest_bits));
-            let mut kw = [c.pad; 61];
-            for t in 32..61 {
-                w[t] = sched!(w, t);
-                kw[t] = add(c.k[t], w[t]);
-            }
-            for t in 1..8 {
-                kw[t] = add(c.k[t], w[t]);
-            }
-            kw[8..16].copy_from_slice(&c.kwf[8..]);
-            for t in 16..32 {
-                kw[t] = add(c.k[t], w[t]);
-            }
+        pub(super) fn final_h7(c: &Consts, dg: &[V; 8]) -> V {
+            let w0 = dg[0];
+            let w1 = dg[1];
+            let w2 = dg[2];
+            let w3 = dg[3];
+            let w4 = dg[4];
+            let w5 = dg[5];
+            let w6 = dg[6];
+            let w7 = dg[7];
+            let w16 = add(ssig0(w1), w0);
+            let w17 = add(add(c.f17, ssig0(w2)), w1);
+            let w18 = add(add(ssig1(w16), ssig0(w3)), w2);
+            let w19 = add(add(ssig1(w17), ssig0(w4)), w3);
+            let w20 = add(add(ssig1(w18), ssig0(w5)), w4);
+            let w21 = add(add(ssig1(w19), ssig0(w6)), w5);
+            let w22 = add(add(ssig1(w20), c.digest_bits), add(ssig0(w7), w6));
+            let w23 = add(add(ssig1(w21), w16), add(c.f23, w7));
+            let w24 = add(add(ssig1(w22), w17), c.pad);
+            let w25 = add(ssig1(w23), w18);
+            let w26 = add(ssig1(w24), w19);
+            let w27 = add(ssig1(w25), w20);
+            let w28 = add(ssig1(w26), w21);
+            let w29 = add(ssig1(w27), w22);
+            let w30 = add(add(ssig1(w28), w23), c.f30);
+            let w31 = add(add(ssig1(w29), w24), add(ssig0(w16), c.digest_bits));
             // Round 0 from the constant H0, then names at position 1 of the cycle.
-            let mut h = add(c.f_a0, w[0]);
-            let mut d = add(c.f_e0, w[0]);
+            let mut h = add(c.f_a0, w0);
+            let mut d = add(c.f_e0, w0);
             let [mut a, mut b, mut cc, _, mut e, mut f, mut g, _] = c.h0;
-            rnd!(h, a, b, cc, d, e, f, g, kw[1]);
-            rnd!(g, h, a, b, cc, d, e, f, kw[2]);
-            rnd!(f, g, h, a, b, cc, d, e, kw[3]);
-            rounds_4_7!(kw, 4, a, b, cc, d, e, f, g, h);
-            for t in (8..56).step_by(8) {
-                rounds8!(kw, t, a, b, cc, d, e, f, g, h);
-            }
-            rnd!(a, b, cc, d, e, f, g, h, kw[56]);
-            rnd_e!(h, a, b, cc, d, e, f, g, kw[57]);
-            rnd_e!(g, h, a, b, cc, d, e, f, kw[58]);
-            rnd_e!(f, g, h, a, b, cc, d, e, kw[59]);
-            rnd_e!(e, f, g, h, a, b, cc, d, kw[60]);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[1], w1));
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[2], w2));
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[3], w3));
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[4], w4));
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[5], w5));
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[6], w6));
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[7], w7));
+            rnd!(a, b, cc, d, e, f, g, h, c.kwf[8]);
+            rnd!(h, a, b, cc, d, e, f, g, c.kwf[9]);
+            rnd!(g, h, a, b, cc, d, e, f, c.kwf[10]);
+            rnd!(f, g, h, a, b, cc, d, e, c.kwf[11]);
+            rnd!(e, f, g, h, a, b, cc, d, c.kwf[12]);
+            rnd!(d, e, f, g, h, a, b, cc, c.kwf[13]);
+            rnd!(cc, d, e, f, g, h, a, b, c.kwf[14]);
+            rnd!(b, cc, d, e, f, g, h, a, c.kwf[15]);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[16], w16));
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[17], w17));
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[18], w18));
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[19], w19));
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[20], w20));
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[21], w21));
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[22], w22));
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[23], w23));
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[24], w24));
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[25], w25));
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[26], w26));
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[27], w27));
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[28], w28));
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[29], w29));
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[30], w30));
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[31], w31));
+            let w32 = sched(w30, w25, w17, w16);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[32], w32));
+            let w33 = sched(w31, w26, w18, w17);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[33], w33));
+            let w34 = sched(w32, w27, w19, w18);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[34], w34));
+            let w35 = sched(w33, w28, w20, w19);
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[35], w35));
+            let w36 = sched(w34, w29, w21, w20);
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[36], w36));
+            let w37 = sched(w35, w30, w22, w21);
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[37], w37));
+            let w38 = sched(w36, w31, w23, w22);
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[38], w38));
+            let w39 = sched(w37, w32, w24, w23);
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[39], w39));
+            let w40 = sched(w38, w33, w25, w24);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[40], w40));
+            let w41 = sched(w39, w34, w26, w25);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[41], w41));
+            let w42 = sched(w40, w35, w27, w26);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[42], w42));
+            let w43 = sched(w41, w36, w28, w27);
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[43], w43));
+            let w44 = sched(w42, w37, w29, w28);
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[44], w44));
+            let w45 = sched(w43, w38, w30, w29);
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[45], w45));
+            let w46 = sched(w44, w39, w31, w30);
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[46], w46));
+            let w47 = sched(w45, w40, w32, w31);
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[47], w47));
+            let w48 = sched(w46, w41, w33, w32);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[48], w48));
+            let w49 = sched(w47, w42, w34, w33);
+            rnd!(h, a, b, cc, d, e, f, g, add(c.k[49], w49));
+            let w50 = sched(w48, w43, w35, w34);
+            rnd!(g, h, a, b, cc, d, e, f, add(c.k[50], w50));
+            let w51 = sched(w49, w44, w36, w35);
+            rnd!(f, g, h, a, b, cc, d, e, add(c.k[51], w51));
+            let w52 = sched(w50, w45, w37, w36);
+            rnd!(e, f, g, h, a, b, cc, d, add(c.k[52], w52));
+            let w53 = sched(w51, w46, w38, w37);
+            rnd!(d, e, f, g, h, a, b, cc, add(c.k[53], w53));
+            let w54 = sched(w52, w47, w39, w38);
+            rnd!(cc, d, e, f, g, h, a, b, add(c.k[54], w54));
+            let w55 = sched(w53, w48, w40, w39);
+            rnd!(b, cc, d, e, f, g, h, a, add(c.k[55], w55));
+            let w56 = sched(w54, w49, w41, w40);
+            rnd!(a, b, cc, d, e, f, g, h, add(c.k[56], w56));
+            let w57 = sched(w55, w50, w42, w41);
+            rnd_e!(h, a, b, cc, d, e, f, g, add(c.k[57], w57));
+            let w58 = sched(w56, w51, w43, w42);
+            rnd_e!(g, h, a, b, cc, d, e, f, add(c.k[58], w58));
+            let w59 = sched(w57, w52, w44, w43);
+            rnd_e!(f, g, h, a, b, cc, d, e, add(c.k[59], w59));
+            let w60 = sched(w58, w53, w45, w44);
+            rnd_e!(e, f, g, h, a, b, cc, d, add(c.k[60], w60));
             // `h` now holds e of round 60: H7 = H0[7] + h after round 63 = H0[7] + e60.
             add(h, c.h0[7])
         }
@@ -269,18 +399,22 @@ macro_rules! lane_kernel {
             found: &mut Vec<u32>,
         ) {
             let c = Consts::new(work);
+            let max = splat(top_max);
             let mut done = 0u32;
             while done < count {
                 let base = start.wrapping_add(done);
                 let nw: [u32; LANES] =
                     std::array::from_fn(|j| nonce_word(base.wrapping_add(j as u32)));
-                let h7 = store(final_h7(&c, &block2(&c, load(&nw))));
+                // One vector compare for all lanes; nearly always no lane is a hit.
+                let mut hit = hits(final_h7(&c, &block2(&c, load(&nw))), max);
                 // Lanes past `count` (even past 2^32, wrapping) were hashed but are ignored.
                 let valid = (count - done).min(LANES as u32);
-                for j in 0..valid {
-                    if top_word(h7[j as usize]) <= top_max {
-                        found.push(base + j);
-                    }
+                if valid < LANES as u32 {
+                    hit &= (1u32 << valid) - 1;
+                }
+                while hit != 0 {
+                    found.push(base + hit.trailing_zeros());
+                    hit &= hit - 1;
                 }
                 done += valid;
             }
@@ -288,4 +422,4 @@ macro_rules! lane_kernel {
     };
 }
 
-pub(crate) use {lane_kernel, rnd, rnd_e, rounds_4_7, rounds8, sched};
+pub(crate) use {lane_kernel, rnd, rnd_e};
