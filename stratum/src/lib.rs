@@ -52,7 +52,7 @@
 //!     job_id: JobId::new("1").unwrap(),
 //!     prevhash: PrevHash::from_internal([0; 32]),
 //!     coinb1: vec![], coinb2: vec![], merkle_branch: vec![],
-//!     version: 0x2000_0000, nbits: 0x207fffff, ntime: 1_700_000_000, clean_jobs: true,
+//!     version: 0x2000_0000, nbits: 0x1d00ffff, ntime: 1_700_000_000, clean_jobs: true,
 //! }, now);
 //! pump(&mut client, &mut server);
 //! let job = std::iter::from_fn(|| client.poll_event())

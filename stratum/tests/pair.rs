@@ -177,7 +177,7 @@ fn notify(id: &str, clean: bool) -> Notify {
         coinb2: vec![0xff; 8],
         merkle_branch: vec![[0x22; 32], [0x33; 32]],
         version: 0x2000_0000,
-        nbits: 0x207fffff,
+        nbits: 0x1703_a30c,
         ntime: 1_700_000_000,
         clean_jobs: clean,
     }
