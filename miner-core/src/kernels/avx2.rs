@@ -58,7 +58,7 @@ macro_rules! rotr {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(super) fn splat(x: u32) -> V {
+fn splat(x: u32) -> V {
     _mm256_set1_epi32(x as i32)
 }
 
@@ -118,7 +118,7 @@ fn maj(a: V, b: V, c: V) -> V {
 
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(super) fn load(x: &[u32; LANES]) -> V {
+fn load(x: &[u32; LANES]) -> V {
     // SAFETY: reads exactly the 32 bytes of `x`; unaligned loads are allowed.
     unsafe { _mm256_loadu_si256(x.as_ptr().cast()) }
 }
@@ -127,7 +127,7 @@ pub(super) fn load(x: &[u32; LANES]) -> V {
 /// a byte shuffle, an unsigned max and a compare (AVX2 has no unsigned `<=`).
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(super) fn hits(h7: V, max: V) -> u32 {
+fn hits(h7: V, max: V) -> u32 {
     let swap = _mm256_setr_epi8(
         3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8,
         15, 14, 13, 12,

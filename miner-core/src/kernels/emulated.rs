@@ -6,7 +6,7 @@
 use super::avx512::{CHOOSE, MAJORITY, XOR3};
 
 #[derive(Clone, Copy, Debug)]
-pub(super) struct V([u32; 16]);
+struct V([u32; 16]);
 const LANES: usize = 16;
 
 /// Intel SDM, VPTERNLOGD: result bit = `imm8[(a << 2) | (b << 1) | c]`.

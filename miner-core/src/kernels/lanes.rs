@@ -41,7 +41,7 @@ macro_rules! lane_kernel {
         use super::{H0, HeaderWork};
 
         /// Per-scan vectors: every lane holds the same value.
-        pub(super) struct Consts {
+        struct Consts {
             k: [V; 64],
             st2: [V; 8],
             e3_base: V,
@@ -82,7 +82,7 @@ macro_rules! lane_kernel {
 
         impl Consts {
             #[target_feature(enable = $feature)]
-            pub(super) fn new(work: &HeaderWork) -> Self {
+            fn new(work: &HeaderWork) -> Self {
                 use super::sha256::{ssig0, ssig1};
                 let p = LanePlan::new(work);
                 let mut kw_const = [splat(0); 18];
@@ -143,7 +143,7 @@ macro_rules! lane_kernel {
         /// that the register allocator does not choose to).
         #[inline]
         #[target_feature(enable = $feature)]
-        pub(super) fn block2(c: &Consts, nw: V) -> [V; 8] {
+        fn block2(c: &Consts, nw: V) -> [V; 8] {
             let w16 = c.w16;
             let w17 = c.w17;
             let w18 = add(c.w18_base, ssig0(nw));
@@ -267,7 +267,7 @@ macro_rules! lane_kernel {
         /// The final hash of the digests `dg` up to round 60; returns its state word 7.
         #[inline]
         #[target_feature(enable = $feature)]
-        pub(super) fn final_h7(c: &Consts, dg: &[V; 8]) -> V {
+        fn final_h7(c: &Consts, dg: &[V; 8]) -> V {
             let w0 = dg[0];
             let w1 = dg[1];
             let w2 = dg[2];

@@ -62,7 +62,7 @@ impl Kernel for ShaNi {
 
 /// Nonce-independent values, in the register layouts SHA-NI uses: a state is two vectors,
 /// ABEF (dwords F, E, B, A from low to high) and CDGH (H, G, D, C).
-pub(super) struct Consts {
+struct Consts {
     /// Block 2 after rounds 0 and 1.
     abef2: __m128i,
     cdgh2: __m128i,
@@ -103,7 +103,7 @@ fn abef_cdgh(s: &[u32; 8]) -> (__m128i, __m128i) {
 }
 
 impl Consts {
-    pub(super) fn new(work: &HeaderWork) -> Self {
+    fn new(work: &HeaderWork) -> Self {
         let t = work.tail;
         let mut s = work.midstate;
         round(&mut s, K[0].wrapping_add(t[0]));
@@ -212,7 +212,7 @@ macro_rules! groups {
 /// sha256d of `N` nonces; returns each final state word 7.
 #[inline]
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-pub(super) fn hash_ways<const N: usize>(c: &Consts, nonces: [u32; N]) -> [u32; N] {
+fn hash_ways<const N: usize>(c: &Consts, nonces: [u32; N]) -> [u32; N] {
     // Header block 2 from round 2.
     let mut abef = [c.abef2; N];
     let mut cdgh = [c.cdgh2; N];
