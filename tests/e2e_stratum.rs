@@ -181,6 +181,10 @@ async fn miner_and_pool_get_blocks_into_a_real_node() {
     );
     let out = miner.output();
     assert!(out.contains("summary: accepted"), "{out}");
+    assert!(
+        out.contains(", dropped "),
+        "the summary counts dropped shares:\n{out}"
+    );
     assert!(!out.contains("booooo"), "a share was rejected:\n{out}");
     drop(pool);
     let _ = std::fs::remove_dir_all(&dir);

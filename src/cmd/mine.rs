@@ -365,10 +365,11 @@ fn print_summary(status: &api::SharedStatus) {
     let s = api::snapshot(status);
     let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), human_rate);
     tracing::info!(
-        "summary: accepted {}, rejected {}, stale {}; {} hashes; hashrate {} (10 s) {} (60 s) {} (15 min); up {:.0} s",
+        "summary: accepted {}, rejected {}, stale {}, dropped {}; {} hashes; hashrate {} (10 s) {} (60 s) {} (15 min); up {:.0} s",
         s.accepted,
         s.rejected,
         s.stale,
+        s.dropped,
         s.hashes,
         rate(s.hashrate_10s),
         rate(s.hashrate_60s),

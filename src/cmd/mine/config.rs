@@ -123,6 +123,9 @@ pub(crate) fn merge(args: &mut Args, map: &Map<String, Value>) -> Result<(), Usa
                     .ok_or_else(|| bad("a directory"))
             })?,
             "no-color" => args.no_color |= value.as_bool().ok_or_else(|| bad("true or false"))?,
+            "allow-redirect" => {
+                args.allow_redirect |= value.as_bool().ok_or_else(|| bad("true or false"))?;
+            }
             "quiet" => args.quiet |= value.as_bool().ok_or_else(|| bad("true or false"))?,
             "benchmark" => args.benchmark |= value.as_bool().ok_or_else(|| bad("true or false"))?,
             "no-version-rolling" => {
@@ -188,12 +191,13 @@ mod tests {
         assert_eq!(args.api_bind.as_deref(), Some("127.0.0.1:9"));
         let cfg = json!({"algo": "sha256d", "cpu-affinity": 3, "cpu-priority": 2,
             "no-color": true, "coinbase-addr": "bcrt1q", "rpc-cookie-file": "/c",
-            "data-dir": "d"});
+            "data-dir": "d", "allow-redirect": true});
         merge(&mut args, &map(cfg)).unwrap();
         assert_eq!(args.algo.as_deref(), Some("sha256d"));
         assert_eq!(args.cpu_affinity.as_deref(), Some("3"));
         assert_eq!(args.cpu_priority, Some(2));
         assert!(args.no_color);
+        assert!(args.allow_redirect);
         assert_eq!(args.coinbase_addr.as_deref(), Some("bcrt1q"));
         assert_eq!(args.rpc_cookie_file, Some(PathBuf::from("/c")));
         assert_eq!(args.data_dir, Some(PathBuf::from("d")));
