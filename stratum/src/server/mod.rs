@@ -345,7 +345,6 @@ impl ServerSession {
         self.events.push_back(ServerEvent::ProtocolError(e));
     }
 
-    /// Judges vardiff's window; a move is pending for the next job.
     /// The highest difficulty for this connection now: the configured one, and no harder
     /// than the latest job's block (a share meeting the block target is a block: harder
     /// shares only hide them; ckpool caps at the network difficulty too). Never under the
@@ -365,6 +364,7 @@ impl ServerSession {
         }
     }
 
+    /// Judges vardiff's window; a move is pending for the next job (true when there is one).
     fn retarget(&mut self, now: Instant) -> bool {
         let (min, max) = (self.min_difficulty, self.max_difficulty());
         let base = self.pending_difficulty.unwrap_or(self.difficulty);
