@@ -137,7 +137,9 @@ impl Vardiff {
             return None;
         }
         self.reset(now);
-        let estimate = f64::from(k) / expected;
+        // No share at all counts as half a one: a window judged only at its end (no timer
+        // ran) must not read as a rate of zero.
+        let estimate = f64::from(k).max(0.5) / expected;
         let factor = if precise {
             estimate
         } else if too_many && k < 8 {
