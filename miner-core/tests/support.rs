@@ -10,6 +10,8 @@ use miner_core::kernels::Portable;
 use miner_core::worker::{self, PoolUrl, RetryPolicy, Stopped, WorkerConfig};
 use miner_core::{Miner, worker::api::SharedStatus};
 use testkit::stratum::lines::PATIENCE;
+use testkit::stratum::pool::PoolConn;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -120,4 +122,13 @@ pub(crate) fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
         .with_ansi(false)
         .finish();
     (logs, tracing::subscriber::set_default(subscriber))
+}
+
+/// The miner's next connection to the pool stand-in listening on `l`.
+pub(crate) async fn accept(l: &TcpListener) -> PoolConn<TcpStream> {
+    let (s, _) = tokio::time::timeout(PATIENCE, l.accept())
+        .await
+        .expect("miner connects in time")
+        .unwrap();
+    PoolConn::new(s)
 }

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{EASY, capture_logs, config, start};
+use crate::support::{EASY, accept, capture_logs, config, start};
 use miner_core::worker::api::snapshot;
 use serde_json::json;
 use testkit::stratum::header::meets_difficulty;
@@ -23,14 +23,6 @@ async fn listen() -> (TcpListener, String) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("stratum+tcp://{}", l.local_addr().unwrap());
     (l, url)
-}
-
-async fn accept(l: &TcpListener) -> PoolConn<TcpStream> {
-    let (s, _) = tokio::time::timeout(PATIENCE, l.accept())
-        .await
-        .expect("miner connects in time")
-        .unwrap();
-    PoolConn::new(s)
 }
 
 /// Asks `client.get_version` on `p` and answers everything else until the reply: `true`

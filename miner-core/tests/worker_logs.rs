@@ -4,21 +4,12 @@
 //! test thread, whose events [`capture_logs`] keeps.
 
 use serde_json::json;
-use testkit::stratum::lines::PATIENCE;
 use testkit::stratum::pool::{FakeJob, PoolConn};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{EASY, capture_logs, config, start};
+use crate::support::{EASY, accept, capture_logs, config, start};
 
 const EN1: [u8; 4] = [0x0a, 0x0b, 0x0c, 0x0d];
-
-async fn accept(l: &TcpListener) -> PoolConn<TcpStream> {
-    let (s, _) = tokio::time::timeout(PATIENCE, l.accept())
-        .await
-        .expect("miner connects in time")
-        .unwrap();
-    PoolConn::new(s)
-}
 
 /// Answers the handshake, refusing the authorize with an error that quotes `password`.
 async fn refuse_quoting(p: &mut PoolConn<TcpStream>, password: &str) {

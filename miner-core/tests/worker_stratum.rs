@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::support::{EASY, config, start};
+use crate::support::{EASY, accept, config, start};
 use miner_core::worker::Stopped;
 use serde_json::json;
 use testkit::stratum::lines::PATIENCE;
-use testkit::stratum::pool::{FakeJob, PoolConn, Submitted};
+use testkit::stratum::pool::{FakeJob, Submitted};
 use tokio::net::TcpListener;
 
 const EN1: [u8; 4] = [0xaa, 0xbb, 0xcc, 0xdd];
@@ -18,14 +18,6 @@ async fn listen() -> (TcpListener, String) {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("stratum+tcp://{}", l.local_addr().unwrap());
     (l, url)
-}
-
-async fn accept(l: &TcpListener) -> PoolConn<tokio::net::TcpStream> {
-    let (s, _) = tokio::time::timeout(PATIENCE, l.accept())
-        .await
-        .expect("miner connects in time")
-        .unwrap();
-    PoolConn::new(s)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
