@@ -49,7 +49,7 @@ impl VardiffConfig {
 }
 
 impl Default for VardiffConfig {
-    /// 10 s per share; α 2 %, 20 shares, 120 s window, ±30 % band, ×1000 per move, 4 shares
+    /// 10 s per share; α 2 %, 20 shares, 120 s window, ±30 % band, ×10⁴ per move, 4 shares
     /// before an early move up.
     fn default() -> Self {
         VardiffConfig {
@@ -70,6 +70,9 @@ pub struct Vardiff {
     config: VardiffConfig,
     start: Instant,
     shares: u32,
+    /// [`Vardiff::next_check`], kept up to date as the count and window change (the pool
+    /// asks for it at every wake of the connection).
+    check_at: Instant,
     /// Windows in a row judged without a share.
     silent: u32,
 }
@@ -77,29 +80,39 @@ pub struct Vardiff {
 impl Vardiff {
     /// A window starting at `now`.
     pub fn new(config: VardiffConfig, now: Instant) -> Self {
-        Vardiff {
+        let mut v = Vardiff {
             config,
             start: now,
             shares: 0,
+            check_at: now,
             silent: 0,
-        }
+        };
+        v.check_at = v.due();
+        v
     }
 
     /// Restarts the window (the difficulty changed).
     pub fn reset(&mut self, now: Instant) {
         self.start = now;
         self.shares = 0;
+        self.check_at = self.due();
     }
 
     /// Counts a share at the current difficulty.
     pub fn record_share(&mut self) {
         self.shares = self.shares.saturating_add(1);
+        self.check_at = self.due();
     }
 
     /// When the window falls due if no further share comes: the count so far becomes
     /// implausibly low (its Poisson tail below α), or the window ends. [`Vardiff::judge`]
     /// always judges from this instant on, so a timer set to it never spins.
     pub fn next_check(&self) -> Instant {
+        self.check_at
+    }
+
+    /// [`Vardiff::next_check`] computed from the count and the window's start.
+    fn due(&self) -> Instant {
         let c = &self.config;
         let lambda = low_tail_lambda(self.shares.min(c.max_shares), c.alpha);
         let silent = Duration::try_from_secs_f64(c.target_interval.as_secs_f64() * lambda)
