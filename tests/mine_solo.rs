@@ -68,28 +68,21 @@ async fn solo_mining_gets_blocks_into_the_node() {
     let data = dir.join("solo-data");
     let data_text = data.display().to_string();
     let start = nodes.rpc().block_count().await.unwrap();
-
-    let args = [
-        "mine",
-        "-a",
-        "sha256d",
-        "-o",
-        &url,
-        "-O",
-        &userpass,
-        "--coinbase-addr",
-        &address,
+    // What every miner below shares. Normal priority: `mine` defaults to SCHED_IDLE, which
+    // gets no CPU on a test machine kept busy by the other tests (1.5 kH/s seen on CI).
+    let common = [
         "--data-dir",
         &data_text,
         "-t",
         "1",
         "--kernel",
         "portable",
-        // Normal priority: `mine` defaults to SCHED_IDLE, which gets no CPU on a test
-        // machine kept busy by the other tests (1.5 kH/s seen on CI).
         "--cpu-priority",
         "2",
     ];
+
+    let head = ["mine", "-a", "sha256d", "-o", &url, "-O", &userpass];
+    let args = [&head[..], &["--coinbase-addr", &address], &common].concat();
     let log = mine_until(&nodes, &args, start + 2, &dir.join("userpass.log")).await;
     let coinbase = best_coinbase(&nodes).await;
     assert!(
@@ -111,23 +104,8 @@ async fn solo_mining_gets_blocks_into_the_node() {
     std::fs::write(&cookie, &userpass).unwrap();
     let cookie_text = cookie.display().to_string();
     let height = nodes.rpc().block_count().await.unwrap();
-    let args = [
-        "mine",
-        "-o",
-        &url,
-        "--rpc-cookie-file",
-        &cookie_text,
-        "--coinbase-addr",
-        &address,
-        "--data-dir",
-        &data_text,
-        "-t",
-        "1",
-        "--kernel",
-        "portable",
-        "--cpu-priority",
-        "2",
-    ];
+    let head = ["mine", "-o", &url, "--rpc-cookie-file", &cookie_text];
+    let args = [&head[..], &["--coinbase-addr", &address], &common].concat();
     let log = mine_until(&nodes, &args, height + 1, &dir.join("cookie.log")).await;
     assert!(!log.contains(&password), "{log}");
     let coinbase = best_coinbase(&nodes).await;
@@ -137,26 +115,9 @@ async fn solo_mining_gets_blocks_into_the_node() {
     );
 
     // An address the node's chain refuses is a usage error once the node answered.
-    let stderr = usage_error(
-        &[
-            "mine",
-            "-o",
-            &url,
-            "-O",
-            &userpass,
-            "--coinbase-addr",
-            "notanaddress",
-            "--data-dir",
-            &data_text,
-            "-t",
-            "1",
-            "--kernel",
-            "portable",
-            "--cpu-priority",
-            "2",
-        ],
-        "coinbase-addr: ",
-    );
+    let head = ["mine", "-o", &url, "-O", &userpass];
+    let args = [&head[..], &["--coinbase-addr", "notanaddress"], &common].concat();
+    let stderr = usage_error(&args, "coinbase-addr: ");
     assert!(!stderr.contains(&password), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,6 @@
 //! Every kernel this CPU can run against the `sha2` crate: random headers, real block headers
-//! (../shared/spec/stratum.md, Part A.2), the ends of the nonce space and odd counts.
+//! (the Stratum spec's verified vectors, Part A.2, written out below), the ends of the nonce
+//! space and odd counts.
 
 use miner_core::kernels::{
     HeaderWork, Kernel, KernelError, KernelKind, available, describe, select, self_test, sha256d,
