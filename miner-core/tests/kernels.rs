@@ -265,4 +265,39 @@ proptest! {
             );
         }
     }
+
+    /// Headers alike but for their version (as version rolling makes them), scanned
+    /// together: each one's hits as its own scan by `sha2` gives them.
+    #[test]
+    fn version_sets_match_sha2(
+        bytes in proptest::collection::vec(any::<u8>(), 80),
+        rolls in proptest::collection::vec(any::<u32>(), 1..20),
+        start in any::<u32>(),
+        count in 1u32..80,
+        top_shift in 0u32..6,
+    ) {
+        let base: [u8; 80] = bytes.try_into().unwrap();
+        let start = start.min(u32::MAX - (count - 1));
+        let top_max = u32::MAX >> top_shift;
+        let headers: Vec<[u8; 80]> = rolls
+            .iter()
+            .map(|r| {
+                let mut h = base;
+                h[0..4].copy_from_slice(&(r & 0x1fff_e000).to_le_bytes());
+                h
+            })
+            .collect();
+        let works: Vec<HeaderWork> = headers.iter().map(HeaderWork::new).collect();
+        let expect: Vec<(usize, u32)> = headers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, h)| reference(h, start, count, top_max).into_iter().map(move |n| (i, n)))
+            .collect();
+        for k in kernels() {
+            let mut found = Vec::new();
+            let done = k.scan_versions(&works, start, count, top_max, &mut found);
+            prop_assert_eq!(done, u64::from(count) * works.len() as u64, "{}", k.name());
+            prop_assert_eq!(&found, &expect, "{}", k.name());
+        }
+    }
 }

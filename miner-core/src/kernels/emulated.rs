@@ -102,7 +102,7 @@ super::lanes::lane_kernel!("sse2");
 #[cfg(test)]
 mod tests {
     use super::super::{HeaderWork, sha256d};
-    use super::scan_lanes;
+    use super::{scan_lanes, scan_lanes_multi};
 
     fn reference(header: &[u8; 80], start: u32, count: u32, top_max: u32) -> Vec<u32> {
         let mut h = *header;
@@ -126,6 +126,37 @@ mod tests {
                 unsafe { scan_lanes(&HeaderWork::new(&header), start, count, top_max, &mut found) };
                 assert_eq!(found, reference(&header, start, count, top_max));
             }
+        }
+    }
+
+    #[test]
+    fn sixteen_lane_version_sets_match_sha2() {
+        let base: [u8; 80] = std::array::from_fn(|i| (i * 13 + 1) as u8);
+        // More versions than one batch, so the second batch's indexes are checked too.
+        let headers: Vec<[u8; 80]> = (0..super::super::MAX_VERSIONS as u32 + 2)
+            .map(|v| {
+                let mut h = base;
+                h[0..4].copy_from_slice(&(v << 13).to_le_bytes());
+                h
+            })
+            .collect();
+        let works: Vec<HeaderWork> = headers.iter().map(HeaderWork::new).collect();
+        for (start, count) in [(5u32, 37u32), (u32::MAX - 16, 17)] {
+            let top_max = u32::MAX / 4;
+            let mut found = Vec::new();
+            // SAFETY: SSE2 is part of x86_64.
+            unsafe { scan_lanes_multi(&works, start, count, top_max, &mut found) };
+            found.sort_unstable();
+            let expect: Vec<(usize, u32)> = headers
+                .iter()
+                .enumerate()
+                .flat_map(|(i, h)| {
+                    reference(h, start, count, top_max)
+                        .into_iter()
+                        .map(move |n| (i, n))
+                })
+                .collect();
+            assert_eq!(found, expect);
         }
     }
 }

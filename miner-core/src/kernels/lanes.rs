@@ -10,10 +10,18 @@
 //! - block 2, round 3 is linear in the nonce word: two adds per lane;
 //! - message words that do not depend on the nonce, and constant `K + W` sums, are splat
 //!   once per scan; zero words are left out of the schedule sums [6.2.2 step 1];
+//! - block 2's message schedule depends on the tail and the nonce alone, not on the first
+//!   block: it is computed once per batch of nonces into an array, and up to
+//!   [`MAX_VERSIONS`] headers that differ only in their version (BIP 320 version rolling)
+//!   run their rounds from it ([`Kernel::scan_versions`]); rounds 18..=63 then run eight at
+//!   a time in a loop over that array, which keeps the loop body small enough for the
+//!   CPU's decoded-instruction cache;
 //! - the final hash stops after round 60: state word 7 of the result is `H0[7]` plus the
 //!   `e` of round 60, and rounds 57..=60 need no `a` (no `T2`) [6.2.2 step 3].
 //!
 //! [`LanePlan`]: super::sha256::LanePlan
+//! [`MAX_VERSIONS`]: super::MAX_VERSIONS
+//! [`Kernel::scan_versions`]: super::Kernel::scan_versions
 
 /// One round with the roles named by the arguments: updates `d` (new `e`) and `h` (new `a`).
 macro_rules! rnd {
@@ -32,20 +40,32 @@ macro_rules! rnd_e {
     }};
 }
 
-/// Generates `Consts`, `hash_lanes` and `scan_lanes` for the vector primitives in scope,
+/// Eight rounds with `K + W` from `$kw[0..8]`; the names end where they began.
+macro_rules! rnd8 {
+    ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $kw:expr) => {{
+        let kw: &[V; 8] = $kw;
+        rnd!($a, $b, $c, $d, $e, $f, $g, $h, kw[0]);
+        rnd!($h, $a, $b, $c, $d, $e, $f, $g, kw[1]);
+        rnd!($g, $h, $a, $b, $c, $d, $e, $f, kw[2]);
+        rnd!($f, $g, $h, $a, $b, $c, $d, $e, kw[3]);
+        rnd!($e, $f, $g, $h, $a, $b, $c, $d, kw[4]);
+        rnd!($d, $e, $f, $g, $h, $a, $b, $c, kw[5]);
+        rnd!($c, $d, $e, $f, $g, $h, $a, $b, kw[6]);
+        rnd!($b, $c, $d, $e, $f, $g, $h, $a, kw[7]);
+    }};
+}
+
+/// Generates `Consts`, `Mid`, `scan_lanes` and `scan_lanes_multi` for the vector primitives in scope,
 /// every function compiled with `#[target_feature(enable = $feature)]`.
 macro_rules! lane_kernel {
     ($feature:literal) => {
-        use super::lanes::{rnd, rnd_e};
+        use super::lanes::{rnd, rnd_e, rnd8};
         use super::sha256::{DIGEST_BITS, HEADER_BITS, K, LanePlan, PAD, final_round0, nonce_word};
         use super::{H0, HeaderWork};
 
         /// Per-scan vectors: every lane holds the same value.
         struct Consts {
             k: [V; 64],
-            st2: [V; 8],
-            e3_base: V,
-            a3_base: V,
             /// `K + W` of block 2's constant words 4..16 and 16, 17.
             kw_const: [V; 18],
             w16: V,
@@ -58,7 +78,6 @@ macro_rules! lane_kernel {
             b30: V,
             b31: V,
             b32: V,
-            mid: [V; 8],
             /// The final hash: round 0 as `base + W0`, `H0`, `K + W` of its words 8..16.
             f_a0: V,
             f_e0: V,
@@ -104,9 +123,6 @@ macro_rules! lane_kernel {
                 }
                 Consts {
                     k,
-                    st2: splat8(&p.st2),
-                    e3_base: splat(p.e3_base),
-                    a3_base: splat(p.a3_base),
                     kw_const,
                     w16: splat(p.w16),
                     w17: splat(p.w17),
@@ -117,7 +133,6 @@ macro_rules! lane_kernel {
                     b30: splat(ssig0(HEADER_BITS)),
                     b31: splat(ssig0(p.w16).wrapping_add(HEADER_BITS)),
                     b32: splat(ssig0(p.w17).wrapping_add(p.w16)),
-                    mid: splat8(&p.midstate),
                     f_a0: splat(f_a0),
                     f_e0: splat(f_e0),
                     h0: splat8(&H0),
@@ -130,6 +145,27 @@ macro_rules! lane_kernel {
             }
         }
 
+        /// Per-header vectors of block 2: what depends on the midstate (the first block).
+        struct Mid {
+            st2: [V; 8],
+            e3_base: V,
+            a3_base: V,
+            mid: [V; 8],
+        }
+
+        impl Mid {
+            #[target_feature(enable = $feature)]
+            fn new(work: &HeaderWork) -> Self {
+                let p = LanePlan::new(work);
+                Mid {
+                    st2: splat8(&p.st2),
+                    e3_base: splat(p.e3_base),
+                    a3_base: splat(p.a3_base),
+                    mid: splat8(&p.midstate),
+                }
+            }
+        }
+
         /// `W[t]` from `W[t-2]`, `W[t-7]`, `W[t-15]`, `W[t-16]`.
         #[inline]
         #[target_feature(enable = $feature)]
@@ -137,13 +173,12 @@ macro_rules! lane_kernel {
             add(add(ssig1(w2), w7), add(ssig0(w15), w16))
         }
 
-        /// Header block 2 from round 3 for nonce words `nw`; returns the state after the
-        /// feed-forward, i.e. the first hash. Straight-line code: each schedule word is a
-        /// value computed just before its round, no array (so nothing to fill or store
-        /// that the register allocator does not choose to).
+        /// Block 2's `K + W` for rounds 18..=63 with nonce words `nw`: what depends on the
+        /// tail and the nonce alone, so headers that differ only in their first block
+        /// (version rolling) share it.
         #[inline]
         #[target_feature(enable = $feature)]
-        fn block2(c: &Consts, nw: V) -> [V; 8] {
+        fn sched2(c: &Consts, nw: V) -> [[V; 8]; 6] {
             let w16 = c.w16;
             let w17 = c.w17;
             let w18 = add(c.w18_base, ssig0(nw));
@@ -161,11 +196,113 @@ macro_rules! lane_kernel {
             let w30 = add(add(ssig1(w28), w23), c.b30);
             let w31 = add(add(ssig1(w29), w24), c.b31);
             let w32 = add(add(ssig1(w30), w25), c.b32);
+            let w33 = sched(w31, w26, w18, w17);
+            let w34 = sched(w32, w27, w19, w18);
+            let w35 = sched(w33, w28, w20, w19);
+            let w36 = sched(w34, w29, w21, w20);
+            let w37 = sched(w35, w30, w22, w21);
+            let w38 = sched(w36, w31, w23, w22);
+            let w39 = sched(w37, w32, w24, w23);
+            let w40 = sched(w38, w33, w25, w24);
+            let w41 = sched(w39, w34, w26, w25);
+            let w42 = sched(w40, w35, w27, w26);
+            let w43 = sched(w41, w36, w28, w27);
+            let w44 = sched(w42, w37, w29, w28);
+            let w45 = sched(w43, w38, w30, w29);
+            let w46 = sched(w44, w39, w31, w30);
+            let w47 = sched(w45, w40, w32, w31);
+            let w48 = sched(w46, w41, w33, w32);
+            let w49 = sched(w47, w42, w34, w33);
+            let w50 = sched(w48, w43, w35, w34);
+            let w51 = sched(w49, w44, w36, w35);
+            let w52 = sched(w50, w45, w37, w36);
+            let w53 = sched(w51, w46, w38, w37);
+            let w54 = sched(w52, w47, w39, w38);
+            let w55 = sched(w53, w48, w40, w39);
+            let w56 = sched(w54, w49, w41, w40);
+            let w57 = sched(w55, w50, w42, w41);
+            let w58 = sched(w56, w51, w43, w42);
+            let w59 = sched(w57, w52, w44, w43);
+            let w60 = sched(w58, w53, w45, w44);
+            let w61 = sched(w59, w54, w46, w45);
+            let w62 = sched(w60, w55, w47, w46);
+            let w63 = sched(w61, w56, w48, w47);
+            // Rows of eight rounds; the last row has six and two unused lanes.
+            [
+                [
+                    add(c.k[18], w18),
+                    add(c.k[19], w19),
+                    add(c.k[20], w20),
+                    add(c.k[21], w21),
+                    add(c.k[22], w22),
+                    add(c.k[23], w23),
+                    add(c.k[24], w24),
+                    add(c.k[25], w25),
+                ],
+                [
+                    add(c.k[26], w26),
+                    add(c.k[27], w27),
+                    add(c.k[28], w28),
+                    add(c.k[29], w29),
+                    add(c.k[30], w30),
+                    add(c.k[31], w31),
+                    add(c.k[32], w32),
+                    add(c.k[33], w33),
+                ],
+                [
+                    add(c.k[34], w34),
+                    add(c.k[35], w35),
+                    add(c.k[36], w36),
+                    add(c.k[37], w37),
+                    add(c.k[38], w38),
+                    add(c.k[39], w39),
+                    add(c.k[40], w40),
+                    add(c.k[41], w41),
+                ],
+                [
+                    add(c.k[42], w42),
+                    add(c.k[43], w43),
+                    add(c.k[44], w44),
+                    add(c.k[45], w45),
+                    add(c.k[46], w46),
+                    add(c.k[47], w47),
+                    add(c.k[48], w48),
+                    add(c.k[49], w49),
+                ],
+                [
+                    add(c.k[50], w50),
+                    add(c.k[51], w51),
+                    add(c.k[52], w52),
+                    add(c.k[53], w53),
+                    add(c.k[54], w54),
+                    add(c.k[55], w55),
+                    add(c.k[56], w56),
+                    add(c.k[57], w57),
+                ],
+                [
+                    add(c.k[58], w58),
+                    add(c.k[59], w59),
+                    add(c.k[60], w60),
+                    add(c.k[61], w61),
+                    add(c.k[62], w62),
+                    add(c.k[63], w63),
+                    splat(0),
+                    splat(0),
+                ],
+            ]
+        }
+
+        /// Header block 2 from round 3 for nonce words `nw` and the header's `m`, with `kw`
+        /// from [`sched2`] (rounds 18..=63, eight at a time); returns the state after the
+        /// feed-forward, i.e. the first hash.
+        #[inline]
+        #[target_feature(enable = $feature)]
+        fn block2(c: &Consts, m: &Mid, nw: V, kw: &[[V; 8]; 6]) -> [V; 8] {
             // Round 3, linear in W3; names placed for position 4 of the cycle.
-            let mut e = add(c.a3_base, nw);
-            let (mut f, mut g, mut h) = (c.st2[0], c.st2[1], c.st2[2]);
-            let mut a = add(c.e3_base, nw);
-            let (mut b, mut cc, mut d) = (c.st2[4], c.st2[5], c.st2[6]);
+            let mut e = add(m.a3_base, nw);
+            let (mut f, mut g, mut h) = (m.st2[0], m.st2[1], m.st2[2]);
+            let mut a = add(m.e3_base, nw);
+            let (mut b, mut cc, mut d) = (m.st2[4], m.st2[5], m.st2[6]);
             rnd!(e, f, g, h, a, b, cc, d, c.kw_const[4]);
             rnd!(d, e, f, g, h, a, b, cc, c.kw_const[5]);
             rnd!(cc, d, e, f, g, h, a, b, c.kw_const[6]);
@@ -180,86 +317,19 @@ macro_rules! lane_kernel {
             rnd!(b, cc, d, e, f, g, h, a, c.kw_const[15]);
             rnd!(a, b, cc, d, e, f, g, h, c.kw_const[16]);
             rnd!(h, a, b, cc, d, e, f, g, c.kw_const[17]);
-            rnd!(g, h, a, b, cc, d, e, f, add(c.k[18], w18));
-            rnd!(f, g, h, a, b, cc, d, e, add(c.k[19], w19));
-            rnd!(e, f, g, h, a, b, cc, d, add(c.k[20], w20));
-            rnd!(d, e, f, g, h, a, b, cc, add(c.k[21], w21));
-            rnd!(cc, d, e, f, g, h, a, b, add(c.k[22], w22));
-            rnd!(b, cc, d, e, f, g, h, a, add(c.k[23], w23));
-            rnd!(a, b, cc, d, e, f, g, h, add(c.k[24], w24));
-            rnd!(h, a, b, cc, d, e, f, g, add(c.k[25], w25));
-            rnd!(g, h, a, b, cc, d, e, f, add(c.k[26], w26));
-            rnd!(f, g, h, a, b, cc, d, e, add(c.k[27], w27));
-            rnd!(e, f, g, h, a, b, cc, d, add(c.k[28], w28));
-            rnd!(d, e, f, g, h, a, b, cc, add(c.k[29], w29));
-            rnd!(cc, d, e, f, g, h, a, b, add(c.k[30], w30));
-            rnd!(b, cc, d, e, f, g, h, a, add(c.k[31], w31));
-            rnd!(a, b, cc, d, e, f, g, h, add(c.k[32], w32));
-            let w33 = sched(w31, w26, w18, w17);
-            rnd!(h, a, b, cc, d, e, f, g, add(c.k[33], w33));
-            let w34 = sched(w32, w27, w19, w18);
-            rnd!(g, h, a, b, cc, d, e, f, add(c.k[34], w34));
-            let w35 = sched(w33, w28, w20, w19);
-            rnd!(f, g, h, a, b, cc, d, e, add(c.k[35], w35));
-            let w36 = sched(w34, w29, w21, w20);
-            rnd!(e, f, g, h, a, b, cc, d, add(c.k[36], w36));
-            let w37 = sched(w35, w30, w22, w21);
-            rnd!(d, e, f, g, h, a, b, cc, add(c.k[37], w37));
-            let w38 = sched(w36, w31, w23, w22);
-            rnd!(cc, d, e, f, g, h, a, b, add(c.k[38], w38));
-            let w39 = sched(w37, w32, w24, w23);
-            rnd!(b, cc, d, e, f, g, h, a, add(c.k[39], w39));
-            let w40 = sched(w38, w33, w25, w24);
-            rnd!(a, b, cc, d, e, f, g, h, add(c.k[40], w40));
-            let w41 = sched(w39, w34, w26, w25);
-            rnd!(h, a, b, cc, d, e, f, g, add(c.k[41], w41));
-            let w42 = sched(w40, w35, w27, w26);
-            rnd!(g, h, a, b, cc, d, e, f, add(c.k[42], w42));
-            let w43 = sched(w41, w36, w28, w27);
-            rnd!(f, g, h, a, b, cc, d, e, add(c.k[43], w43));
-            let w44 = sched(w42, w37, w29, w28);
-            rnd!(e, f, g, h, a, b, cc, d, add(c.k[44], w44));
-            let w45 = sched(w43, w38, w30, w29);
-            rnd!(d, e, f, g, h, a, b, cc, add(c.k[45], w45));
-            let w46 = sched(w44, w39, w31, w30);
-            rnd!(cc, d, e, f, g, h, a, b, add(c.k[46], w46));
-            let w47 = sched(w45, w40, w32, w31);
-            rnd!(b, cc, d, e, f, g, h, a, add(c.k[47], w47));
-            let w48 = sched(w46, w41, w33, w32);
-            rnd!(a, b, cc, d, e, f, g, h, add(c.k[48], w48));
-            let w49 = sched(w47, w42, w34, w33);
-            rnd!(h, a, b, cc, d, e, f, g, add(c.k[49], w49));
-            let w50 = sched(w48, w43, w35, w34);
-            rnd!(g, h, a, b, cc, d, e, f, add(c.k[50], w50));
-            let w51 = sched(w49, w44, w36, w35);
-            rnd!(f, g, h, a, b, cc, d, e, add(c.k[51], w51));
-            let w52 = sched(w50, w45, w37, w36);
-            rnd!(e, f, g, h, a, b, cc, d, add(c.k[52], w52));
-            let w53 = sched(w51, w46, w38, w37);
-            rnd!(d, e, f, g, h, a, b, cc, add(c.k[53], w53));
-            let w54 = sched(w52, w47, w39, w38);
-            rnd!(cc, d, e, f, g, h, a, b, add(c.k[54], w54));
-            let w55 = sched(w53, w48, w40, w39);
-            rnd!(b, cc, d, e, f, g, h, a, add(c.k[55], w55));
-            let w56 = sched(w54, w49, w41, w40);
-            rnd!(a, b, cc, d, e, f, g, h, add(c.k[56], w56));
-            let w57 = sched(w55, w50, w42, w41);
-            rnd!(h, a, b, cc, d, e, f, g, add(c.k[57], w57));
-            let w58 = sched(w56, w51, w43, w42);
-            rnd!(g, h, a, b, cc, d, e, f, add(c.k[58], w58));
-            let w59 = sched(w57, w52, w44, w43);
-            rnd!(f, g, h, a, b, cc, d, e, add(c.k[59], w59));
-            let w60 = sched(w58, w53, w45, w44);
-            rnd!(e, f, g, h, a, b, cc, d, add(c.k[60], w60));
-            let w61 = sched(w59, w54, w46, w45);
-            rnd!(d, e, f, g, h, a, b, cc, add(c.k[61], w61));
-            let w62 = sched(w60, w55, w47, w46);
-            rnd!(cc, d, e, f, g, h, a, b, add(c.k[62], w62));
-            let w63 = sched(w61, w56, w48, w47);
-            rnd!(b, cc, d, e, f, g, h, a, add(c.k[63], w63));
+            for kw8 in &kw[..5] {
+                rnd8!(g, h, a, b, cc, d, e, f, kw8);
+            }
+            let kw = &kw[5];
+            rnd!(g, h, a, b, cc, d, e, f, kw[0]);
+            rnd!(f, g, h, a, b, cc, d, e, kw[1]);
+            rnd!(e, f, g, h, a, b, cc, d, kw[2]);
+            rnd!(d, e, f, g, h, a, b, cc, kw[3]);
+            rnd!(cc, d, e, f, g, h, a, b, kw[4]);
+            rnd!(b, cc, d, e, f, g, h, a, kw[5]);
             let mut out = [a, b, cc, d, e, f, g, h];
-            for (o, m) in out.iter_mut().zip(c.mid) {
-                *o = add(*o, m);
+            for (o, x) in out.iter_mut().zip(m.mid) {
+                *o = add(*o, x);
             }
             out
         }
@@ -398,28 +468,64 @@ macro_rules! lane_kernel {
             top_max: u32,
             found: &mut Vec<u32>,
         ) {
-            let c = Consts::new(work);
+            let mut hits = Vec::new();
+            scan_lanes_multi(std::slice::from_ref(work), start, count, top_max, &mut hits);
+            found.extend(hits.iter().map(|&(_, n)| n));
+        }
+
+        /// As [`scan_lanes`] for each of `works`, which must share their tail (headers
+        /// that differ only in their first block: version rolling). Each batch of nonces
+        /// has its block-2 schedule computed once for up to [`super::MAX_VERSIONS`] of
+        /// them. Appends `(work index, nonce)` for every hit, per batch of nonces in
+        /// increasing work index, then nonce. (One caller of the round functions, so they
+        /// are inlined into it.)
+        #[target_feature(enable = $feature)]
+        fn scan_lanes_multi(
+            works: &[HeaderWork],
+            start: u32,
+            count: u32,
+            top_max: u32,
+            found: &mut Vec<(usize, u32)>,
+        ) {
+            let Some(first) = works.first() else {
+                return;
+            };
+            debug_assert!(works.iter().all(|w| w.tail == first.tail));
+            let c = Consts::new(first);
             let max = splat(top_max);
-            let mut done = 0u32;
-            while done < count {
-                let base = start.wrapping_add(done);
-                let nw: [u32; LANES] =
-                    std::array::from_fn(|j| nonce_word(base.wrapping_add(j as u32)));
-                // One vector compare for all lanes; nearly always no lane is a hit.
-                let mut hit = hits(final_h7(&c, &block2(&c, load(&nw))), max);
-                // Lanes past `count` (even past 2^32, wrapping) were hashed but are ignored.
-                let valid = (count - done).min(LANES as u32);
-                if valid < LANES as u32 {
-                    hit &= (1u32 << valid) - 1;
+            for (group, chunk) in works.chunks(super::MAX_VERSIONS).enumerate() {
+                let mids: [Mid; super::MAX_VERSIONS] =
+                    std::array::from_fn(|i| Mid::new(&chunk[i.min(chunk.len() - 1)]));
+                let mids = &mids[..chunk.len()];
+                let offset = group * super::MAX_VERSIONS;
+                let mut done = 0u32;
+                while done < count {
+                    let base = start.wrapping_add(done);
+                    let nw: [u32; LANES] =
+                        std::array::from_fn(|j| nonce_word(base.wrapping_add(j as u32)));
+                    let nw = load(&nw);
+                    let kw = sched2(&c, nw);
+                    // Lanes past `count` (even past 2^32, wrapping) are hashed but ignored.
+                    let valid = (count - done).min(LANES as u32);
+                    let lanes = if valid < LANES as u32 {
+                        (1u32 << valid) - 1
+                    } else {
+                        !0
+                    };
+                    for (i, m) in mids.iter().enumerate() {
+                        let digest = block2(&c, m, nw, &kw);
+                        // One vector compare for all lanes; nearly always no lane is a hit.
+                        let mut hit = hits(final_h7(&c, &digest), max) & lanes;
+                        while hit != 0 {
+                            found.push((offset + i, base + hit.trailing_zeros()));
+                            hit &= hit - 1;
+                        }
+                    }
+                    done += valid;
                 }
-                while hit != 0 {
-                    found.push(base + hit.trailing_zeros());
-                    hit &= hit - 1;
-                }
-                done += valid;
             }
         }
     };
 }
 
-pub(crate) use {lane_kernel, rnd, rnd_e};
+pub(crate) use {lane_kernel, rnd, rnd_e, rnd8};

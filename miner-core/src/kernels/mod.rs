@@ -84,6 +84,49 @@ pub trait Kernel: Send + Sync {
         top_max: u32,
         found: &mut Vec<u32>,
     ) -> u64;
+
+    /// As [`Kernel::scan`] for several headers that differ only in their first 64 bytes
+    /// (the version rolled, BIP 320), appending `(index into works, nonce)` pairs sorted by
+    /// index, then nonce. Works with different tails are scanned one by one; the lane
+    /// kernels share the second block's message schedule between works with the same one.
+    /// Returns the number of hashes done.
+    fn scan_versions(
+        &self,
+        works: &[HeaderWork],
+        start: u32,
+        count: u32,
+        top_max: u32,
+        found: &mut Vec<(usize, u32)>,
+    ) -> u64 {
+        scan_each(self, works, start, count, top_max, found)
+    }
+}
+
+/// Most works one lane-kernel pass shares a block-2 schedule between.
+pub const MAX_VERSIONS: usize = 8;
+
+/// [`Kernel::scan_versions`] as one [`Kernel::scan`] per work.
+fn scan_each<K: Kernel + ?Sized>(
+    kernel: &K,
+    works: &[HeaderWork],
+    start: u32,
+    count: u32,
+    top_max: u32,
+    found: &mut Vec<(usize, u32)>,
+) -> u64 {
+    let mut nonces = Vec::new();
+    let mut done = 0;
+    for (i, work) in works.iter().enumerate() {
+        nonces.clear();
+        done += kernel.scan(work, start, count, top_max, &mut nonces);
+        found.extend(nonces.iter().map(|&n| (i, n)));
+    }
+    done
+}
+
+/// Whether every work has the first one's tail (so a block-2 schedule can be shared).
+fn same_tail(works: &[HeaderWork]) -> bool {
+    works.windows(2).all(|p| p[0].tail == p[1].tail)
 }
 
 /// sha256d of a whole 80-byte header with the `sha2` crate: the reference every kernel is

@@ -8,7 +8,9 @@
 //! (every nonce must come back: lane and length handling) and with a random `top_max`
 //! (about half come back: the hash values themselves). The known headers (blocks 0, 100000
 //! and 125552) are checked against their real nonce with `top_max` 0, which also checks the
-//! scalar kernel itself.
+//! scalar kernel itself. [`Kernel::scan_versions`] is checked the same way on sets of
+//! headers that differ only in their version (as version rolling makes them), one set
+//! with block 100000 among them, and one larger than a lane kernel's batch of versions.
 //!
 //! Test hook: the environment variable `MESOS_MINER_TEST_KERNEL_FAULT=<kernel name>` makes
 //! that kernel's answers wrong during its self-test (the last nonce of every range toggled),
@@ -29,6 +31,11 @@ const RANDOM_HEADERS: usize = 12;
 const MAX_RANGE: u32 = 100;
 /// Nonces scanned around each known nonce.
 const AROUND: u32 = 40;
+/// Sizes of the sets of version-rolled headers: one, a few, more than one batch.
+const VERSION_SETS: [usize; 3] = [1, 5, super::MAX_VERSIONS + 3];
+/// Headers a self-test scans.
+const HEADERS: usize =
+    KNOWN.len() + RANDOM_HEADERS + VERSION_SETS[0] + VERSION_SETS[1] + VERSION_SETS[2];
 
 /// Serialized headers of blocks 0, 100000 and 125552 (stratum.md Part A.2) and their nonces.
 const KNOWN: [([u8; 80], u32); 3] = [
@@ -177,25 +184,76 @@ impl Probe<'_> {
         }
         Ok(())
     }
+
+    /// As [`Probe::expect`] for [`Kernel::scan_versions`] over `works`, against the scalar
+    /// kernel's scan of each work (plus `must`, a hit it has to report).
+    fn expect_versions(
+        &mut self,
+        what: &str,
+        works: &[HeaderWork],
+        range: (u32, u32),
+        top_max: u32,
+        must: Option<(usize, u32)>,
+    ) -> Result<(), String> {
+        let (start, count) = range;
+        let mut want = Vec::new();
+        for (i, work) in works.iter().enumerate() {
+            let mut nonces = Vec::new();
+            Portable.scan(work, start, count, top_max, &mut nonces);
+            want.extend(nonces.into_iter().map(|n| (i, n)));
+        }
+        let mut got = Vec::new();
+        let done = self
+            .kernel
+            .scan_versions(works, start, count, top_max, &mut got);
+        self.nonces += done;
+        let name = self.kernel.name();
+        let expected = u64::from(count) * works.len() as u64;
+        if done != expected {
+            return Err(format!(
+                "{name}: {what} ({} versions), nonces {start}+{count}: reported {done} \
+                 hashes, not {expected}",
+                works.len()
+            ));
+        }
+        let missing = must.filter(|m| !got.contains(m));
+        if got != want || missing.is_some() {
+            let odd = if got != want {
+                first_difference(&got, &want)
+            } else {
+                format!("{missing:?} missing in both")
+            };
+            return Err(format!(
+                "{name}: {what} ({} versions), nonces {start}+{count}, top_max \
+                 {top_max:#010x}: found {} hits, portable {} (first difference at {odd})",
+                works.len(),
+                got.len(),
+                want.len()
+            ));
+        }
+        Ok(())
+    }
 }
 
-fn first_difference(got: &[u32], want: &[u32]) -> String {
+fn first_difference<T: Copy + Ord + fmt::Debug>(got: &[T], want: &[T]) -> String {
     got.iter()
         .zip(want)
         .find(|(g, w)| g != w)
         .map(|(g, w)| *g.min(w))
         .or_else(|| got.get(want.len()).or(want.get(got.len())).copied())
-        .map_or_else(|| "-".to_owned(), |n| n.to_string())
+        .map_or_else(|| "-".to_owned(), |n| format!("{n:?}"))
 }
 
 /// Runs the self-test of `kernel` with random headers from `seed`.
 pub(crate) fn run(kernel: &dyn Kernel, seed: u64) -> SelfTest {
     let t0 = Instant::now();
     let mut probe = Probe { kernel, nonces: 0 };
-    let outcome = known(&mut probe).and_then(|()| random(&mut probe, seed));
+    let outcome = known(&mut probe)
+        .and_then(|()| random(&mut probe, seed))
+        .and_then(|()| versions(&mut probe, seed));
     SelfTest {
         kernel: kernel.name(),
-        headers: KNOWN.len() + RANDOM_HEADERS,
+        headers: HEADERS,
         nonces: probe.nonces,
         took: t0.elapsed(),
         failure: outcome.err(),
@@ -230,6 +288,41 @@ fn random(probe: &mut Probe<'_>, seed: u64) -> Result<(), String> {
             Portable.scan(&work, start, count, top_max, &mut want);
             probe.expect(&what, &work, (start, count), top_max, &want)?;
         }
+    }
+    Ok(())
+}
+
+/// Sets of headers alike but for their version bits (BIP 320's, and the top ones), scanned
+/// together: the first set holds block 100000, which must be found at its nonce.
+fn versions(probe: &mut Probe<'_>, seed: u64) -> Result<(), String> {
+    let mut rng = SplitMix(seed ^ 0x7665_7273_696f_6e73);
+    for (set, size) in VERSION_SETS.into_iter().enumerate() {
+        let base: [u8; 80] = if set == 0 {
+            KNOWN[1].0
+        } else {
+            std::array::from_fn(|_| rng.next() as u8)
+        };
+        let works: Vec<HeaderWork> = (0..size)
+            .map(|v| {
+                let mut header = base;
+                let version = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+                let rolled = version ^ ((v as u32) << 13) ^ (v as u32 & 1) << 31;
+                header[0..4].copy_from_slice(&rolled.to_le_bytes());
+                HeaderWork::new(&header)
+            })
+            .collect();
+        let what = format!("version set {set} of seed {seed:#x}");
+        let must = (set == 0).then_some((0, KNOWN[1].1));
+        let count = 1 + rng.word() % MAX_RANGE;
+        let start = match must {
+            Some((_, nonce)) => nonce - (count / 2).min(nonce),
+            None => rng.word().min(u32::MAX - (count - 1)),
+        };
+        for top_max in [0, rng.word(), u32::MAX] {
+            probe.expect_versions(&what, &works, (start, count), top_max, must)?;
+        }
+        let end = u32::MAX - (count - 1);
+        probe.expect_versions(&what, &works, (end, count), rng.word(), None)?;
     }
     Ok(())
 }
@@ -287,11 +380,12 @@ mod tests {
     fn the_scalar_kernel_passes_and_counts_its_work() {
         let t = run(&Portable, 7);
         assert!(t.passed(), "{t}");
-        assert_eq!(t.headers, KNOWN.len() + RANDOM_HEADERS);
-        // Known: 3 × 81 nonces; random: 12 headers × 2 ranges × 2 scans of 1..=100 each.
-        assert!(t.nonces >= 3 * 81 + 48, "{}", t.nonces);
+        assert_eq!(t.headers, KNOWN.len() + RANDOM_HEADERS + 1 + 5 + 11);
+        // Known: 3 × 81 nonces; random: 12 headers × 2 ranges × 2 scans of 1..=100 each;
+        // version sets: 4 scans of 1..=100 nonces for each of 17 headers.
+        assert!(t.nonces >= 3 * 81 + 48 + 4 * 17, "{}", t.nonces);
         assert!(
-            t.to_string().starts_with("self-test passed (15 headers, "),
+            t.to_string().starts_with("self-test passed (32 headers, "),
             "{t}"
         );
     }
@@ -336,6 +430,6 @@ mod tests {
         assert_eq!(first_difference(&[1, 2, 3], &[1, 2, 4]), "3");
         assert_eq!(first_difference(&[1, 2], &[1, 2, 9]), "9");
         assert_eq!(first_difference(&[1, 2, 9], &[1, 2]), "9");
-        assert_eq!(first_difference(&[], &[]), "-");
+        assert_eq!(first_difference::<u32>(&[], &[]), "-");
     }
 }
