@@ -264,6 +264,45 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
 }
 
 #[test]
+fn bench_says_whether_headers_roll_their_version() {
+    for (flag, rolling, phrase) in [
+        (
+            None,
+            true,
+            "headers eight versions at a time (version rolling)",
+        ),
+        (
+            Some("--no-version-rolling"),
+            false,
+            "one header at a time (no version rolling)",
+        ),
+    ] {
+        let mut args = vec![
+            "--kernel",
+            "auto",
+            "--seconds",
+            "0.3",
+            "--threads",
+            "1",
+            "--json",
+        ];
+        args.extend(flag);
+        let out = bench_env(None, &args);
+        let text = stdout(&out);
+        assert!(out.status.success(), "{text}");
+        let first = text.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("bench: kernel ") && first.ends_with(phrase),
+            "{text}"
+        );
+        let rows = json_lines(&text);
+        assert_eq!(rows.len(), 1, "{text}");
+        assert_eq!(rows[0]["version_rolling"], rolling, "{text}");
+        assert!(rows[0]["hashes"].as_u64().unwrap() > 0, "{text}");
+    }
+}
+
+#[test]
 fn bench_all_rates_every_kernel_in_one_table_and_one_json_object_each() {
     let out = bench_env(
         None,
@@ -287,6 +326,7 @@ fn bench_all_rates_every_kernel_in_one_table_and_one_json_object_each() {
         assert_eq!(row["threads"], 1, "{row}");
         assert!(row["hashes"].as_u64().unwrap() > 0, "{row}");
         assert_eq!(row["interrupted"], false, "{row}");
+        assert_eq!(row["version_rolling"], true, "{row}");
         let name = row["kernel"].as_str().unwrap();
         // Each kernel's run names it and its passed self-test, and the table has its row.
         let head = format!("bench: kernel {name}, self-test passed (");

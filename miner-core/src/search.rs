@@ -2,11 +2,15 @@
 //! headers with one [`Kernel`], check every candidate against the full 256-bit target and
 //! send the shares through a channel.
 //!
-//! Work is handed out in *units* of [`CHUNK`] nonces from one atomic counter per job: unit
-//! `u` is chunk `u % chunks_per_header` of the header with index `u / chunks_per_header`, so
-//! threads share the nonce range of a header and, when it runs out, move on together to the
-//! next header variant the job's [`WorkSource`] produces (the Stratum worker's next
-//! extranonce2 / rolled version). Between units each thread compares the job's generation
+//! Work is handed out in *units* of [`CHUNK`] hashes from one atomic counter per job: unit
+//! `u` is chunk `u % chunks_per_header` of the nonce range of header group
+//! `u / chunks_per_header`, so threads share the nonce range of a header and, when it runs
+//! out, move on together to the next header variant the job's [`WorkSource`] produces (the
+//! Stratum worker's next extranonce2 / rolled version). A group is one header, or, where
+//! the source says consecutive headers differ only in their version
+//! ([`WorkSource::version_group`]), up to [`MAX_VERSIONS`] of them scanned together with
+//! [`Kernel::scan_versions`], which shares their second block's message schedule; a
+//! unit then holds `CHUNK / group` nonces of each. Between units each thread compares the job's generation
 //! with the miner's, so a new job or [`Miner::stop`] stops every thread within one chunk
 //! (well under a few ms at any kernel speed). Hashing never runs on an async runtime
 //! (STYLE.md habit 10).
@@ -15,11 +19,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use crate::kernels::{HeaderWork, Kernel, sha256d};
+use crate::kernels::{HeaderWork, Kernel, MAX_VERSIONS, sha256d};
 use crate::target::Target;
 
-/// Nonces per unit of work: between two generation checks. A multiple of every kernel's
-/// lane count; at 1 MH/s per thread it is 16 ms, at 10 MH/s 1.6 ms.
+/// Hashes per unit of work: between two generation checks. Divided by any header group
+/// (a power of two up to [`MAX_VERSIONS`]) still a multiple of every kernel's lane count;
+/// at 1 MH/s per thread it is 16 ms, at 10 MH/s 1.6 ms.
 pub const CHUNK: u32 = 16_384;
 
 /// The whole 32-bit nonce space.
@@ -31,6 +36,15 @@ pub const NONCE_SPACE: u64 = 1 << 32;
 pub trait WorkSource: Send + Sync {
     /// The 80-byte header with the given index; its nonce field is ignored.
     fn header(&self, index: u64) -> Option<[u8; 80]>;
+
+    /// How many consecutive headers, from an index that is a multiple of it, differ only in
+    /// their version field (bytes 0..4), e.g. the versions of one extranonce2 under BIP 320
+    /// version rolling. The search scans up to [`MAX_VERSIONS`] such headers together; the
+    /// default, 1, promises nothing. Only speed depends on it: headers of one group that do
+    /// differ elsewhere are still scanned correctly, one by one.
+    fn version_group(&self) -> u64 {
+        1
+    }
 }
 
 /// A job with exactly one header (index 0), as `scan` and tests use.
@@ -115,6 +129,10 @@ struct Shared {
 struct ActiveJob {
     job: ScanJob,
     generation: u64,
+    /// Headers scanned together (a power of two, at most [`MAX_VERSIONS`]).
+    group: u64,
+    /// Nonces of each header in one unit: `CHUNK / group`.
+    chunk: u32,
     chunks_per_header: u64,
     next_unit: AtomicU64,
     threads_left: AtomicUsize,
@@ -191,8 +209,15 @@ impl Miner {
         }
         let generation = self.shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
         let threads = self.threads();
+        // The largest power of two within both limits, so a unit stays CHUNK hashes and
+        // each header's part of it a multiple of every kernel's lanes.
+        let wanted = job.source.version_group().clamp(1, MAX_VERSIONS as u64);
+        let group = 1u64 << wanted.ilog2();
+        let chunk = CHUNK / group as u32;
         let active = Arc::new(ActiveJob {
-            chunks_per_header: job.nonce_count.div_ceil(u64::from(CHUNK)),
+            chunks_per_header: job.nonce_count.div_ceil(u64::from(chunk)),
+            group,
+            chunk,
             job,
             generation,
             next_unit: AtomicU64::new(0),
@@ -287,6 +312,30 @@ impl ActiveJob {
     }
 }
 
+/// The headers of one group and their precomputed work.
+struct Group {
+    index: u64,
+    headers: Vec<[u8; 80]>,
+    works: Vec<HeaderWork>,
+}
+
+impl Group {
+    /// Group `index` of `active`'s job: its headers up to the first the source does not
+    /// have, or `None` when it has not even the first.
+    fn fetch(active: &ActiveJob, index: u64) -> Option<Group> {
+        let first = index.checked_mul(active.group)?;
+        let headers: Vec<[u8; 80]> = (0..active.group)
+            .map_while(|i| active.job.source.header(first.checked_add(i)?))
+            .collect();
+        let works = headers.iter().map(HeaderWork::new).collect();
+        (!headers.is_empty()).then_some(Group {
+            index,
+            headers,
+            works,
+        })
+    }
+}
+
 /// One thread's part of a job: take units until the job is replaced or used up.
 fn run_thread(shared: &Shared, kernel: &dyn Kernel, active: &ActiveJob, me: usize) {
     let Some(shares) = lock(&active.shares).clone() else {
@@ -295,29 +344,35 @@ fn run_thread(shared: &Shared, kernel: &dyn Kernel, active: &ActiveJob, me: usiz
     let job = &active.job;
     let top_max = job.target.top_max();
     let counter = &shared.hashes[me].0;
-    let mut header: Option<(u64, [u8; 80], HeaderWork)> = None;
+    let mut group: Option<Group> = None;
+    let mut single = Vec::new();
     let mut candidates = Vec::new();
     while active.is_current(shared) {
         let unit = active.next_unit.fetch_add(1, Ordering::Relaxed);
         let index = unit / active.chunks_per_header;
-        let offset = (unit % active.chunks_per_header) * u64::from(CHUNK);
-        if header.as_ref().is_none_or(|(i, _, _)| *i != index) {
-            let Some(bytes) = job.source.header(index) else {
-                return;
-            };
-            header = Some((index, bytes, HeaderWork::new(&bytes)));
+        let offset = (unit % active.chunks_per_header) * u64::from(active.chunk);
+        if group.as_ref().is_none_or(|g| g.index != index) {
+            group = Group::fetch(active, index);
         }
-        let Some((_, bytes, work)) = header.as_ref() else {
+        let Some(g) = group.as_ref() else {
             return;
         };
         // Both fit in u32: offset < nonce_count and start + nonce_count <= 2^32.
         let start = job.nonce_start + offset as u32;
-        let count = (job.nonce_count - offset).min(u64::from(CHUNK)) as u32;
+        let count = (job.nonce_count - offset).min(u64::from(active.chunk)) as u32;
         candidates.clear();
-        let done = kernel.scan(work, start, count, top_max, &mut candidates);
+        let done = if let [work] = g.works.as_slice() {
+            single.clear();
+            let done = kernel.scan(work, start, count, top_max, &mut single);
+            candidates.extend(single.iter().map(|&n| (0, n)));
+            done
+        } else {
+            kernel.scan_versions(&g.works, start, count, top_max, &mut candidates)
+        };
         counter.fetch_add(done, Ordering::Relaxed);
-        for &nonce in &candidates {
-            if let Some(found) = check(active, index, bytes, nonce) {
+        for &(i, nonce) in &candidates {
+            let header_index = index * active.group + i as u64;
+            if let Some(found) = check(active, header_index, &g.headers[i], nonce) {
                 // A dropped receiver only means nobody wants shares any more.
                 let _ = shares.send(found);
             }

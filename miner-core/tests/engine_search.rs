@@ -210,6 +210,81 @@ fn threads_move_on_to_the_next_header_when_a_range_is_used_up() {
     assert!(m.total_hashes() >= 3 * u64::from(count));
 }
 
+/// Header `i` is the genesis header with version bits `i << 13` (`limit` of them); it says
+/// they come in groups of `group`. With `lying`, every header also has its own ntime, so
+/// the groups it promises are false.
+struct Versions {
+    limit: u64,
+    group: u64,
+    lying: bool,
+}
+
+impl WorkSource for Versions {
+    fn header(&self, index: u64) -> Option<[u8; 80]> {
+        if index >= self.limit {
+            return None;
+        }
+        let mut h = genesis();
+        h[0..4].copy_from_slice(&(0x2000_0000 | (index as u32) << 13).to_le_bytes());
+        if self.lying {
+            h[68] = h[68].wrapping_add(index as u8);
+        }
+        Some(h)
+    }
+
+    fn version_group(&self) -> u64 {
+        self.group
+    }
+}
+
+#[test]
+fn version_groups_are_scanned_together_and_find_what_each_header_has() {
+    let (start, count) = (77u32, 9_000u32);
+    // Whole groups and a partial last one; 5 is used as 4; a false promise is harmless.
+    for (limit, group, lying) in [(19, 8, false), (11, 5, false), (10, 8, true)] {
+        let source = Versions {
+            limit,
+            group,
+            lying,
+        };
+        let mut expected = BTreeSet::new();
+        for i in 0..limit {
+            for n in reference(source.header(i).expect("header"), start, count, easy()) {
+                expected.insert((i, n));
+            }
+        }
+        let kernel =
+            miner_core::kernels::select(miner_core::kernels::KernelKind::Auto).expect("a kernel");
+        let m = Miner::new(2, kernel).expect("miner");
+        let (tx, rx) = mpsc::channel();
+        let job = ScanJob {
+            id: 7,
+            source: Arc::new(source),
+            target: easy(),
+            nonce_start: start,
+            nonce_count: u64::from(count),
+        };
+        m.start_job(job, tx).expect("job");
+        let found: Vec<_> = rx.iter().collect();
+        let got: BTreeSet<(u64, u32)> = found.iter().map(|f| (f.header_index, f.nonce)).collect();
+        assert_eq!(got.len(), found.len(), "a nonce was reported twice");
+        assert_eq!(got, expected, "limit {limit}, group {group}, lying {lying}");
+        for f in &found {
+            assert_eq!(
+                f.header[..76],
+                Versions {
+                    limit,
+                    group,
+                    lying
+                }
+                .header(f.header_index)
+                .unwrap()[..76]
+            );
+        }
+        assert!(m.total_hashes() >= limit * u64::from(count));
+    }
+}
+
 fn endless_job(id: u64, target: Target) -> ScanJob {
     ScanJob {
         id,

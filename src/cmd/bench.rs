@@ -36,21 +36,38 @@ pub(crate) struct Args {
     #[arg(long, visible_alias = "time-limit", default_value_t = 10.0)]
     seconds: f64,
     /// End with one line of JSON per kernel: kernel, threads, seconds, hashes, hashrate,
-    /// interrupted.
+    /// interrupted, version_rolling.
     #[arg(long)]
     json: bool,
+    /// Hash one header at a time, as mining on a pool without version rolling does (and as
+    /// cpuminer's --benchmark does); by default headers come eight versions at a time
+    /// (BIP 320), as on a pool that grants version rolling, most do.
+    #[arg(long = "no-version-rolling")]
+    no_version_rolling: bool,
 }
 
-/// The genesis header with ntime + index: an endless supply of distinct headers, so the
-/// bench exercises moving on to new header variants like a real worker does.
-struct BenchHeaders([u8; 80]);
+/// The genesis header with ntime + index / group and, in each group, the version bits
+/// 13.. set to index % group: an endless supply of distinct headers, so the bench exercises
+/// moving on to new header variants like a real worker does, and with `group` 8 the
+/// headers a pool's version rolling gives.
+struct BenchHeaders {
+    header: [u8; 80],
+    group: u64,
+}
 
 impl WorkSource for BenchHeaders {
     fn header(&self, index: u64) -> Option<[u8; 80]> {
-        let mut header = self.0;
+        let mut header = self.header;
+        let (step, roll) = (index / self.group, index % self.group);
+        let version = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        header[0..4].copy_from_slice(&(version | (roll as u32) << 13).to_le_bytes());
         let time = u32::from_le_bytes([header[68], header[69], header[70], header[71]]);
-        header[68..72].copy_from_slice(&time.wrapping_add(index as u32).to_le_bytes());
+        header[68..72].copy_from_slice(&time.wrapping_add(step as u32).to_le_bytes());
         Some(header)
+    }
+
+    fn version_group(&self) -> u64 {
+        self.group
     }
 }
 
@@ -65,6 +82,8 @@ struct Outcome {
     shares: usize,
     /// Ended by a signal before its time was up.
     interrupted: bool,
+    /// Headers hashed eight versions at a time.
+    version_rolling: bool,
 }
 
 impl Outcome {
@@ -80,6 +99,7 @@ impl Outcome {
             "hashes": self.hashes,
             "hashrate": self.hashrate(),
             "interrupted": self.interrupted,
+            "version_rolling": self.version_rolling,
         })
     }
 }
@@ -103,31 +123,37 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let length = Duration::from_secs_f64(args.seconds);
     let stop = stop_on_signal();
     let mut out = std::io::stdout().lock();
+    let run = Run {
+        threads,
+        length,
+        version_rolling: !args.no_version_rolling,
+    };
     if args.kernel == "all" {
-        return run_all(threads, length, args.json, &stop, &mut out);
+        return run_all(&run, args.json, &stop, &mut out);
     }
     let kernel = super::scan::pick_kernel(&args.kernel)?;
-    let outcome = run_one(kernel, threads, length, &stop, &mut out)?;
+    let outcome = run_one(kernel, &run, &stop, &mut out)?;
     if args.json {
         writeln!(out, "{}", outcome.json())?;
     }
     Ok(())
 }
 
-/// Every available kernel in turn, then one table; a kernel that fails its self-test gets
-/// a row saying so instead of a rate.
-fn run_all(
+/// What every kernel of one invocation runs with.
+struct Run {
     threads: usize,
     length: Duration,
-    json: bool,
-    stop: &Receiver<()>,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+    version_rolling: bool,
+}
+
+/// Every available kernel in turn, then one table; a kernel that fails its self-test gets
+/// a row saying so instead of a rate.
+fn run_all(run: &Run, json: bool, stop: &Receiver<()>, out: &mut impl Write) -> anyhow::Result<()> {
     let mut rows: Vec<Row> = Vec::new();
     for kind in kernels::available() {
         match kernels::select(kind) {
             Ok(kernel) => {
-                let outcome = run_one(kernel, threads, length, stop, out)?;
+                let outcome = run_one(kernel, run, stop, out)?;
                 let interrupted = outcome.interrupted;
                 rows.push(Ok(outcome));
                 if interrupted {
@@ -137,7 +163,7 @@ fn run_all(
             Err(e) => rows.push(Err((kind.as_str(), e.to_string()))),
         }
     }
-    print_table(&rows, threads, json, out)
+    print_table(&rows, run.threads, json, out)
 }
 
 /// A kernel's outcome, or its name and why it was not run.
@@ -182,22 +208,31 @@ fn print_table(
 /// One kernel for `length` or until a signal: progress lines, then the total line.
 fn run_one(
     kernel: &'static dyn Kernel,
-    threads: usize,
-    length: Duration,
+    run: &Run,
     stop: &Receiver<()>,
     out: &mut impl Write,
 ) -> anyhow::Result<Outcome> {
+    let Run {
+        threads,
+        length,
+        version_rolling,
+    } = *run;
     let miner = Miner::new(threads, kernel)?;
     writeln!(
         out,
-        "bench: kernel {}, {}, {} s",
+        "bench: kernel {}, {}, {} s, {}",
         kernels::describe(kernel),
         threads_phrase(threads),
-        length.as_secs_f64()
+        length.as_secs_f64(),
+        if version_rolling {
+            "headers eight versions at a time (version rolling)"
+        } else {
+            "one header at a time (no version rolling)"
+        }
     )?;
     let (tx, shares) = mpsc::channel();
     let t0 = Instant::now();
-    miner.start_job(bench_job(), tx)?;
+    miner.start_job(bench_job(version_rolling), tx)?;
     let interrupted = report_until(&miner, t0, length, stop, out)?;
     miner.stop();
     let outcome = Outcome {
@@ -207,6 +242,7 @@ fn run_one(
         hashes: miner.total_hashes(),
         shares: shares.try_iter().count(),
         interrupted,
+        version_rolling,
     };
     writeln!(
         out,
@@ -266,12 +302,17 @@ fn stop_on_signal() -> Receiver<()> {
 
 /// Every nonce of an endless run of headers, at difficulty 1: diff-1 shares are real
 /// shares, and rare enough to cost nothing.
-fn bench_job() -> ScanJob {
+fn bench_job(version_rolling: bool) -> ScanJob {
     let mut header = [0u8; 80];
     hex::decode_to_slice(GENESIS, &mut header).expect("GENESIS is 160 hex digits");
+    let group = if version_rolling {
+        kernels::MAX_VERSIONS as u64
+    } else {
+        1
+    };
     ScanJob {
         id: 0,
-        source: Arc::new(BenchHeaders(header)),
+        source: Arc::new(BenchHeaders { header, group }),
         target: DIFF1,
         nonce_start: 0,
         nonce_count: NONCE_SPACE,

@@ -86,7 +86,8 @@ pub(crate) struct Args {
     /// Print the hashrate line this often, seconds [default: 30].
     #[arg(long = "report-interval", value_name = "SECONDS")]
     report_interval: Option<f64>,
-    /// Do not ask for BIP310 version rolling.
+    /// Do not ask for BIP310 version rolling (which lets the kernels hash eight versions of
+    /// a header together); with --benchmark, hash one header at a time.
     #[arg(long = "no-version-rolling")]
     no_version_rolling: bool,
     /// Follow client.reconnect to any host (by default only to the -o URL's host).
@@ -178,6 +179,7 @@ impl Args {
         if self.benchmark {
             return Ok(Work::Benchmark(
                 options.benchmark_report_interval().map_err(usage)?,
+                !self.no_version_rolling,
             ));
         }
         if !self.url.iter().any(|u| solo::is_node_url(u)) {
@@ -223,8 +225,9 @@ enum Work {
     Pool(WorkerConfig),
     /// A node, through the in-process pool; the config's pool is replaced by that one.
     Solo(Box<solo::Solo>, WorkerConfig),
-    /// The fixed offline job, reporting at this interval.
-    Benchmark(Duration),
+    /// The fixed offline job, reporting at this interval; whether its headers roll their
+    /// version (as on a pool that grants it).
+    Benchmark(Duration, bool),
 }
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<()> {
@@ -308,8 +311,8 @@ async fn mine(
         tokio::spawn(api::serve(listener, status.clone(), shutdown.clone()));
     }
     match work {
-        Work::Benchmark(report) => {
-            worker::benchmark(miner, status, report, quiet, shutdown).await?;
+        Work::Benchmark(report, rolling) => {
+            worker::benchmark(miner, rolling, status, report, quiet, shutdown).await?;
             Ok(Stopped::Shutdown)
         }
         Work::Pool(c) => Ok(worker::run(c, miner, status, shutdown).await),

@@ -6,9 +6,9 @@
 //! [`Work`] is a job plus what this connection was given (extranonce1, extranonce2 size,
 //! version-rolling mask) and hands out headers.
 //! Each header gets a unique *header index* from one atomic counter, so no two threads ever
-//! hash the same header: the index is written as a little-endian counter into the
-//! extranonce2 slot and, once that space is used up, into the version bits the pool lets us
-//! roll ([`space`]).
+//! hash the same header: the index is written into the version bits the pool lets us roll
+//! (a few low bits, so runs of headers differ only in their version) and as a
+//! little-endian counter into the extranonce2 slot ([`space`]).
 
 pub mod merkle;
 pub mod space;
@@ -183,9 +183,11 @@ pub struct Slice {
 }
 
 impl Slice {
-    /// Headers of `work` not handed out yet.
+    /// Headers of `work` not handed out yet, from the next whole version group on (so the
+    /// slice's groups are the work's).
     pub fn fresh(work: Arc<Work>) -> Self {
-        let base = work.high_water();
+        let group = work.space().version_group();
+        let base = work.high_water().div_ceil(group).saturating_mul(group);
         Slice { work, base }
     }
 
@@ -207,5 +209,9 @@ impl WorkSource for Slice {
             .next_index
             .fetch_max(i.saturating_add(1), Ordering::Relaxed);
         self.work.header_at(i).map(|h| h.bytes)
+    }
+
+    fn version_group(&self) -> u64 {
+        self.work.space().version_group()
     }
 }

@@ -1,14 +1,23 @@
 //! How one job's header space is numbered so that no two threads ever hash the same header.
 //!
-//! A header index `i` (from one atomic counter per job) is split into an extranonce2 value
-//! (the low `8 * extranonce2_size` bits, written little-endian as cpuminer and cgminer do,
-//! spec/stratum.md Part A.3) and, above that, a number deposited into the version bits the
-//! pool allows us to roll (BIP310: `nVersion = (job_version & ~mask) | (bits & mask)`).
-//! Distinct indexes give distinct (extranonce2, version) pairs, hence distinct headers.
+//! A header index `i` (from one atomic counter per job) is split into, from the low bits up:
+//! up to three bits of roll number (when the pool lets us roll at least that many version
+//! bits), an extranonce2 value (`8 * extranonce2_size` bits, written little-endian as
+//! cpuminer and cgminer do, spec/stratum.md Part A.3), and the rest of the roll number. The
+//! roll number is deposited into the version bits the pool allows us to roll (BIP310:
+//! `nVersion = (job_version & ~mask) | (bits & mask)`). So each run of
+//! [`HeaderSpace::version_group`] indexes shares one extranonce2 (one coinbase, one merkle
+//! root) and differs only in the version: the kernels hash such headers together, sharing
+//! their second block's message schedule. Distinct indexes give distinct (extranonce2,
+//! version) pairs, hence distinct headers.
 
 use super::WorkError;
+use crate::kernels::MAX_VERSIONS;
 
 pub use stratum::Extranonce2;
+
+/// Bits of roll number below the extranonce2, when the mask has them.
+const GROUP_BITS: u32 = MAX_VERSIONS.ilog2();
 
 /// Largest extranonce2 we accept (the wire type's limit); cpuminer accepts up to 100, real
 /// pools use 4 or 8.
@@ -43,22 +52,41 @@ impl HeaderSpace {
         self.version_mask
     }
 
+    /// Consecutive header indexes (from a multiple of it) with one extranonce2 and distinct
+    /// versions: [`MAX_VERSIONS`] where the mask has the bits for it, else 2 to the
+    /// mask's bit count.
+    pub fn version_group(&self) -> u64 {
+        1 << self.group_bits()
+    }
+
+    fn group_bits(&self) -> u32 {
+        GROUP_BITS.min(self.version_mask.count_ones())
+    }
+
     /// Splits a header index into its extranonce2 and the number to roll into the version,
     /// or `None` once the index is past the end of the space.
     pub fn split(&self, index: u64) -> Option<(Extranonce2, u64)> {
+        let group_bits = self.group_bits();
+        let low_roll = index & ((1 << group_bits) - 1);
+        let index = index >> group_bits;
         let en2_bits = 8 * self.extranonce2_size as u32;
         let (low, high) = if en2_bits >= 64 {
             (index, 0)
         } else {
             (index & ((1u64 << en2_bits) - 1), index >> en2_bits)
         };
-        let roll_bits = self.version_mask.count_ones();
-        if roll_bits < 64 && high >> roll_bits != 0 {
+        // At most 32 - group_bits: `high` fits what the mask has left above the group.
+        let high_bits = self.version_mask.count_ones() - group_bits;
+        if high >> high_bits != 0 {
             return None;
         }
         // `low` fits the extranonce2 (it is masked to its bits above), and the size is at
         // most the wire limit (checked in `new`), so the counter form loses nothing.
-        Some((Extranonce2::from_counter(low, self.extranonce2_size), high))
+        let rolled = high << group_bits | low_roll;
+        Some((
+            Extranonce2::from_counter(low, self.extranonce2_size),
+            rolled,
+        ))
     }
 
     /// The version for roll number `rolled`: the job's own bits outside the mask, and inside
@@ -127,6 +155,30 @@ mod tests {
         }
         assert!(s.split(1 << (8 + 16)).is_none());
         assert_eq!(s.roll(job_version, 0), job_version);
+    }
+
+    #[test]
+    fn runs_of_eight_indexes_share_an_extranonce2() {
+        let s = HeaderSpace::new(4, 0x1fff_e000).unwrap();
+        assert_eq!(s.version_group(), 8);
+        for group in [0u64, 1, 77, 0xffff_ffff] {
+            let en2: Vec<_> = (0..8).map(|i| s.split(group * 8 + i).unwrap()).collect();
+            assert!(en2.iter().all(|(e, _)| *e == en2[0].0), "group {group}");
+            let rolled: HashSet<u64> = en2.iter().map(|(_, r)| *r).collect();
+            assert_eq!(rolled.len(), 8, "eight versions in group {group}");
+            assert_eq!(
+                en2[0].0,
+                Extranonce2::from_counter(group & 0xffff_ffff, 4),
+                "the extranonce2 counts groups"
+            );
+        }
+        // Past 2^32 extranonce2 values, the roll's upper bits take over.
+        let (en2, rolled) = s.split(8 << 32).unwrap();
+        assert_eq!((en2.to_hex().as_str(), rolled), ("00000000", 8));
+        assert!(s.split(1 << (32 + 16)).is_none());
+        // Fewer bits than a full group: a smaller one; none: every index its own.
+        assert_eq!(HeaderSpace::new(4, 0x6000).unwrap().version_group(), 4);
+        assert_eq!(HeaderSpace::new(4, 0).unwrap().version_group(), 1);
     }
 
     #[test]

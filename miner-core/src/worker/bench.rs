@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stratum::methods::Notify;
-use stratum::{JobId, PrevHash};
+use stratum::{JobId, PrevHash, VersionMask};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -18,7 +18,9 @@ use crate::work::{Slice, Work};
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// The synthetic job: a plausible coinbase and one branch entry; no pool, no shares sent.
-pub fn synthetic_work() -> Arc<Work> {
+/// With `version_rolling`, the BIP 320 mask is granted, as most pools grant it (headers are
+/// then hashed eight versions at a time); without, one header at a time.
+pub fn synthetic_work(version_rolling: bool) -> Arc<Work> {
     let job = Notify {
         job_id: JobId::new("benchmark").expect("a fixed, valid job id"),
         prevhash: PrevHash::from_internal([0x11; 32]),
@@ -30,14 +32,20 @@ pub fn synthetic_work() -> Arc<Work> {
         ntime: 0x6500_0000,
         clean_jobs: true,
     };
+    let mask = if version_rolling {
+        VersionMask::BIP320.0
+    } else {
+        0
+    };
     // A 1-byte extranonce1 and an 8-byte extranonce2 never run out.
-    Arc::new(Work::new(Arc::new(job), vec![0], 8, 0).expect("fixed, valid sizes"))
+    Arc::new(Work::new(Arc::new(job), vec![0], 8, mask).expect("fixed, valid sizes"))
 }
 
 /// Hashes the synthetic job until `shutdown` is cancelled, printing the hashrate every `report`
 /// (unless `quiet`) and keeping `status` up to date.
 pub async fn benchmark(
     miner: Arc<Miner>,
+    version_rolling: bool,
     status: SharedStatus,
     report: Duration,
     quiet: bool,
@@ -45,7 +53,7 @@ pub async fn benchmark(
 ) -> Result<(), search::SearchError> {
     let job = search::ScanJob {
         id: 0,
-        source: Arc::new(Slice::fresh(synthetic_work())),
+        source: Arc::new(Slice::fresh(synthetic_work(version_rolling))),
         // Diff-1 hits are rare enough to cost nothing; they are only counted.
         target: DIFF1,
         nonce_start: 0,

@@ -300,17 +300,26 @@ mod tests {
         let again = book
             .start(&pool_job("a", 1, false, Some(0x1fff_e000)))
             .unwrap();
+        // Headers come in groups of eight versions per extranonce2: 0..10 touched groups 0
+        // and 1, so the restart begins at header 16, group 2's first version.
         let share = book.share(&found(&again, 0, 5)).expect("submitted");
         assert_eq!(
             share.extranonce2.to_hex(),
-            "0a000000",
-            "continues at header 10"
+            "02000000",
+            "continues after header 10"
         );
         assert_eq!(share.version, Some(0x2000_0000));
-        // A new mask keeps going from there too.
+        let second = book.share(&found(&again, 1, 5)).expect("submitted");
+        assert_eq!(second.extranonce2.to_hex(), "02000000");
+        assert_eq!(
+            second.version,
+            Some(0x2000_2000),
+            "the next version, same coinbase"
+        );
+        // A new mask keeps going from there too (header 16 was handed out: group 3).
         let rolled = book.restart_with_mask(0x0000_e000).unwrap();
         let s = book.share(&found(&rolled, 0, 5)).expect("submitted");
-        assert_eq!(s.extranonce2.to_hex(), "0b000000");
+        assert_eq!(s.extranonce2.to_hex(), "03000000");
         assert_eq!(rolled.target, again.target);
     }
 
