@@ -1,6 +1,8 @@
 //! `cargo bench --bench hashrate`: hashrate of every sha256d kernel this CPU can run, on
-//! one thread. Criterion's `elem/s` is hashes per second (one element is one sha256d of an
-//! 80-byte header). The whole search on several threads is `benches/scan.rs`.
+//! one thread, one header at a time (`sha256d_one_thread`) and eight versions of a header
+//! at a time as version rolling gives them (`sha256d_eight_versions`). Criterion's `elem/s`
+//! is hashes per second (one element is one sha256d of an 80-byte header). The whole
+//! search on several threads is `benches/scan.rs`.
 //!
 //! Kept short on purpose (small samples, two seconds per kernel) so it takes seconds; use
 //! `mesos-miner bench` for long runs.
@@ -9,7 +11,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
-use miner_core::kernels::{HeaderWork, available, select};
+use miner_core::kernels::{HeaderWork, MAX_VERSIONS, available, select};
 
 /// Nonces per measured call: large enough that per-call set-up is noise.
 const CHUNK: u32 = 1 << 14;
@@ -60,10 +62,39 @@ fn one_thread(c: &mut Criterion) {
     group.finish();
 }
 
+fn eight_versions(c: &mut Criterion) {
+    let works: Vec<HeaderWork> = (0..MAX_VERSIONS as u32)
+        .map(|v| {
+            let mut h = header();
+            h[0..4].copy_from_slice(&(0x2000_0000 | v << 13).to_le_bytes());
+            HeaderWork::new(&h)
+        })
+        .collect();
+    let mut group = configure(c, "sha256d_eight_versions");
+    // The same hashes per call as one header: CHUNK / 8 nonces of each version.
+    let nonces = CHUNK / MAX_VERSIONS as u32;
+    group.throughput(Throughput::Elements(u64::from(CHUNK)));
+    for kind in available() {
+        let kernel = select(kind).expect("available kernels can be selected");
+        let mut found = Vec::new();
+        let mut start = 0u32;
+        group.bench_function(BenchmarkId::from_parameter(kind), |b| {
+            b.iter(|| {
+                found.clear();
+                let n = kernel.scan_versions(&works, start, nonces, 0, &mut found);
+                start = (start + nonces) & 0x7fff_ffff;
+                black_box(n)
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Every benchmark of this file, with the command line's settings (what `criterion_group!`
 /// expands to, written out so it can have this doc).
 fn benches() {
     let mut c = Criterion::default().configure_from_args();
     one_thread(&mut c);
+    eight_versions(&mut c);
 }
 criterion_main!(benches);

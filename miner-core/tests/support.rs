@@ -112,9 +112,22 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
     }
 }
 
+/// Installs, once per process, a global subscriber that enables every event and writes
+/// nothing. Without it, a callsite first reached by a sibling test's thread (no subscriber)
+/// is cached as disabled for every thread while only one dispatcher exists, and the capture
+/// below misses it (tracing-core's single-dispatcher fast path, tokio-rs/tracing#3611).
+fn enable_every_callsite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Only fails if a global subscriber is set already, which serves as well.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
+}
+
 /// Captures every event of this thread at TRACE level (as `RUST_LOG=trace`) until the guard
 /// is dropped. Use it in a current-thread test: the worker's tasks then run on this thread.
 pub(crate) fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    enable_every_callsite();
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())

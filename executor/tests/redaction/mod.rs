@@ -45,8 +45,21 @@ impl Logs {
     }
 }
 
+/// Installs, once per process, a global subscriber that enables every event and writes
+/// nothing. Without it, a callsite first reached by a sibling test's thread (no subscriber)
+/// is cached as disabled for every thread while only one dispatcher exists, and the capture
+/// below misses it (tracing-core's single-dispatcher fast path, tokio-rs/tracing#3611).
+fn enable_every_callsite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Only fails if a global subscriber is set already, which serves as well.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
+}
+
 #[tokio::test]
 async fn trace_logs_never_show_the_passwords_in_task_data() {
+    enable_every_callsite();
     let logs = Logs::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())
