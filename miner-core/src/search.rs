@@ -10,10 +10,10 @@
 //! the source says consecutive headers differ only in their version
 //! ([`WorkSource::version_group`]), up to [`MAX_VERSIONS`] of them scanned together with
 //! [`Kernel::scan_versions`], which shares their second block's message schedule; a
-//! unit then holds `CHUNK / group` nonces of each. Between units each thread compares the job's generation
-//! with the miner's, so a new job or [`Miner::stop`] stops every thread within one chunk
-//! (well under a few ms at any kernel speed). Hashing never runs on an async runtime
-//! (STYLE.md habit 10).
+//! unit then holds `CHUNK / group` nonces of each. Between units each thread compares the
+//! job's generation with the miner's, so a new job or [`Miner::stop`] stops every thread
+//! within one chunk (well under a few ms at any kernel speed). Hashing never runs on an
+//! async runtime (STYLE.md habit 10).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
