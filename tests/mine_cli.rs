@@ -118,6 +118,15 @@ fn algo_is_sha256d_or_a_usage_error() {
     let (threads, log) = benchmark_threads("algo", &["-a", "SHA256d"], 1, |_| true);
     assert_eq!(threads.len(), 1, "{log}");
     assert!(log.contains("1 thread, kernel portable"), "{log}");
+    assert!(
+        log.contains("benchmark: a synthetic job, headers eight versions at a time"),
+        "{log}"
+    );
+    let (_, log) = benchmark_threads("single", &["--no-version-rolling"], 1, |_| true);
+    assert!(
+        log.contains("benchmark: a synthetic job, one header at a time (no version rolling)"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -61,6 +61,14 @@ pub async fn benchmark(
     };
     let (tx, _found) = std::sync::mpsc::channel();
     miner.start_job(job, tx)?;
+    info!(
+        "benchmark: a synthetic job, {}",
+        if version_rolling {
+            "headers eight versions at a time (version rolling)"
+        } else {
+            "one header at a time (no version rolling)"
+        }
+    );
     lock(&status).pool = Some("benchmark".to_owned());
     let mut sample = tokio::time::interval(SAMPLE_EVERY);
     let mut lines = tokio::time::interval(report);
