@@ -293,11 +293,11 @@ fn random(probe: &mut Probe<'_>, seed: u64) -> Result<(), String> {
 }
 
 /// Sets of headers alike but for their version bits (BIP 320's, and the top ones), scanned
-/// together: the first set holds block 100000, which must be found at its nonce.
+/// together: the second set holds block 100000 first, which must be found at its nonce.
 fn versions(probe: &mut Probe<'_>, seed: u64) -> Result<(), String> {
     let mut rng = SplitMix(seed ^ 0x7665_7273_696f_6e73);
     for (set, size) in VERSION_SETS.into_iter().enumerate() {
-        let base: [u8; 80] = if set == 0 {
+        let base: [u8; 80] = if set == 1 {
             KNOWN[1].0
         } else {
             std::array::from_fn(|_| rng.next() as u8)
@@ -312,7 +312,7 @@ fn versions(probe: &mut Probe<'_>, seed: u64) -> Result<(), String> {
             })
             .collect();
         let what = format!("version set {set} of seed {seed:#x}");
-        let must = (set == 0).then_some((0, KNOWN[1].1));
+        let must = (set == 1).then_some((0, KNOWN[1].1));
         let count = 1 + rng.word() % MAX_RANGE;
         let start = match must {
             Some((_, nonce)) => nonce - (count / 2).min(nonce),
