@@ -41,7 +41,7 @@ pub(crate) struct Args {
     json: bool,
     /// Hash one header at a time, as mining on a pool without version rolling does (and as
     /// cpuminer's --benchmark does); by default headers come eight versions at a time
-    /// (BIP 320), as on a pool that grants version rolling, most do.
+    /// (BIP 320), as on a pool that grants version rolling (most do).
     #[arg(long = "no-version-rolling")]
     no_version_rolling: bool,
 }
