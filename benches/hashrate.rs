@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
-use miner_core::kernels::{HeaderWork, MAX_VERSIONS, available, select};
+use miner_core::kernels::{HeaderWork, Kernel, MAX_VERSIONS, available, select};
 
 /// Nonces per measured call: large enough that per-call set-up is noise.
 const CHUNK: u32 = 1 << 14;
@@ -41,9 +41,15 @@ fn configure<'a>(
     group
 }
 
-fn one_thread(c: &mut Criterion) {
-    let work = HeaderWork::new(&header());
-    let mut group = configure(c, "sha256d_one_thread");
+/// Group `name`: every available kernel, each call `scan(kernel, start, found)` doing
+/// [`CHUNK`] hashes over `nonces` nonces from `start`.
+fn each_kernel<T>(
+    c: &mut Criterion,
+    name: &str,
+    nonces: u32,
+    scan: impl Fn(&dyn Kernel, u32, &mut Vec<T>) -> u64,
+) {
+    let mut group = configure(c, name);
     group.throughput(Throughput::Elements(u64::from(CHUNK)));
     for kind in available() {
         let kernel = select(kind).expect("available kernels can be selected");
@@ -52,14 +58,21 @@ fn one_thread(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter(kind), |b| {
             b.iter(|| {
                 found.clear();
-                let n = kernel.scan(&work, start, CHUNK, 0, &mut found);
-                // Stay below 2^31 so `start + CHUNK` never passes the end of the nonces.
-                start = (start + CHUNK) & 0x7fff_ffff;
+                let n = scan(kernel, start, &mut found);
+                // Stay below 2^31 so `start + nonces` never passes the end of the nonces.
+                start = (start + nonces) & 0x7fff_ffff;
                 black_box(n)
             })
         });
     }
     group.finish();
+}
+
+fn one_thread(c: &mut Criterion) {
+    let work = HeaderWork::new(&header());
+    each_kernel(c, "sha256d_one_thread", CHUNK, |k, start, found| {
+        k.scan(&work, start, CHUNK, 0, found)
+    });
 }
 
 fn eight_versions(c: &mut Criterion) {
@@ -70,24 +83,11 @@ fn eight_versions(c: &mut Criterion) {
             HeaderWork::new(&h)
         })
         .collect();
-    let mut group = configure(c, "sha256d_eight_versions");
     // The same hashes per call as one header: CHUNK / 8 nonces of each version.
     let nonces = CHUNK / MAX_VERSIONS as u32;
-    group.throughput(Throughput::Elements(u64::from(CHUNK)));
-    for kind in available() {
-        let kernel = select(kind).expect("available kernels can be selected");
-        let mut found = Vec::new();
-        let mut start = 0u32;
-        group.bench_function(BenchmarkId::from_parameter(kind), |b| {
-            b.iter(|| {
-                found.clear();
-                let n = kernel.scan_versions(&works, start, nonces, 0, &mut found);
-                start = (start + nonces) & 0x7fff_ffff;
-                black_box(n)
-            })
-        });
-    }
-    group.finish();
+    each_kernel(c, "sha256d_eight_versions", nonces, |k, start, found| {
+        k.scan_versions(&works, start, nonces, 0, found)
+    });
 }
 
 /// Every benchmark of this file, with the command line's settings (what `criterion_group!`

@@ -345,7 +345,6 @@ fn run_thread(shared: &Shared, kernel: &dyn Kernel, active: &ActiveJob, me: usiz
     let top_max = job.target.top_max();
     let counter = &shared.hashes[me].0;
     let mut group: Option<Group> = None;
-    let mut single = Vec::new();
     let mut candidates = Vec::new();
     while active.is_current(shared) {
         let unit = active.next_unit.fetch_add(1, Ordering::Relaxed);
@@ -361,14 +360,8 @@ fn run_thread(shared: &Shared, kernel: &dyn Kernel, active: &ActiveJob, me: usiz
         let start = job.nonce_start + offset as u32;
         let count = (job.nonce_count - offset).min(u64::from(active.chunk)) as u32;
         candidates.clear();
-        let done = if let [work] = g.works.as_slice() {
-            single.clear();
-            let done = kernel.scan(work, start, count, top_max, &mut single);
-            candidates.extend(single.iter().map(|&n| (0, n)));
-            done
-        } else {
-            kernel.scan_versions(&g.works, start, count, top_max, &mut candidates)
-        };
+        // One header or several: every kernel's `scan_versions` of one work is its `scan`.
+        let done = kernel.scan_versions(&g.works, start, count, top_max, &mut candidates);
         counter.fetch_add(done, Ordering::Relaxed);
         for &(i, nonce) in &candidates {
             let header_index = index * active.group + i as u64;

@@ -54,15 +54,8 @@ impl Kernel for Avx2 {
         top_max: u32,
         found: &mut Vec<(usize, u32)>,
     ) -> u64 {
-        if !super::same_tail(works) {
-            return super::scan_each(self, works, start, count, top_max, found);
-        }
-        debug_assert!(u64::from(start) + u64::from(count) <= 1 << 32);
-        let from = found.len();
         // SAFETY: `self` exists only if `new` saw AVX2 on this CPU.
-        unsafe { scan_lanes_multi(works, start, count, top_max, found) };
-        found[from..].sort_unstable();
-        u64::from(count) * works.len() as u64
+        unsafe { scan_versions_lanes(self, works, start, count, top_max, found) }
     }
 }
 

@@ -55,8 +55,8 @@ macro_rules! rnd8 {
     }};
 }
 
-/// Generates `Consts`, `Mid`, `scan_lanes` and `scan_lanes_multi` for the vector primitives
-/// in scope, every function compiled with `#[target_feature(enable = $feature)]`.
+/// Generates `Consts`, `Mid`, `scan_lanes`, `scan_versions_lanes` and `scan_lanes_multi` for
+/// the vector primitives in scope, every function compiled with `#[target_feature(enable = $feature)]`.
 macro_rules! lane_kernel {
     ($feature:literal) => {
         use super::lanes::{rnd, rnd_e, rnd8};
@@ -471,6 +471,27 @@ macro_rules! lane_kernel {
             let mut hits = Vec::new();
             scan_lanes_multi(std::slice::from_ref(work), start, count, top_max, &mut hits);
             found.extend(hits.iter().map(|&(_, n)| n));
+        }
+
+        /// [`super::Kernel::scan_versions`] of a lane kernel (`kernel` itself, which scans
+        /// works of different tails one by one).
+        #[target_feature(enable = $feature)]
+        fn scan_versions_lanes(
+            kernel: &dyn super::Kernel,
+            works: &[HeaderWork],
+            start: u32,
+            count: u32,
+            top_max: u32,
+            found: &mut Vec<(usize, u32)>,
+        ) -> u64 {
+            if !super::same_tail(works) {
+                return super::scan_each(kernel, works, start, count, top_max, found);
+            }
+            debug_assert!(u64::from(start) + u64::from(count) <= 1 << 32);
+            let from = found.len();
+            scan_lanes_multi(works, start, count, top_max, found);
+            found[from..].sort_unstable();
+            u64::from(count) * works.len() as u64
         }
 
         /// As [`scan_lanes`] for each of `works`, which must share their tail (headers
