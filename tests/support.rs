@@ -70,8 +70,17 @@ impl Proc {
 }
 
 impl Drop for Proc {
+    /// SIGTERM first, SIGKILL only if it is still there after 10 s: a `local` cluster
+    /// killed outright leaves its executors behind, and they (checkpointing, as Mesos
+    /// specifies) wait out their 15 min recovery timeout still holding their ports, which
+    /// later tests then find taken.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Never signal a pid that was already reaped: it may belong to someone else now.
+        if matches!(self.child.try_wait(), Ok(None))
+            && self.terminate(Duration::from_secs(10)).is_none()
+        {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
