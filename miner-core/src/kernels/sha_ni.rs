@@ -2,9 +2,11 @@
 //! several nonces interleaved so that the two-round instruction's latency is hidden behind
 //! the other nonces' work.
 //!
-//! Per nonce it runs 31 `sha256rnds2` for the header's second block (rounds 0 and 1 use only
-//! the tail and are done once per scan) and 31 for the final hash (rounds 62 and 63 cannot
-//! change state word 7, the only word the top-bits check reads).
+//! Per nonce it runs 30 `sha256rnds2` for the header's second block and 31 for the final
+//! hash. Rounds 0..=2 of block 2 use only the tail, and round 3 adds the nonce word to `a`
+//! and `e` and to nothing else, so all four are done once per scan and each nonce's state
+//! starts as that plus its nonce word in two places; rounds 62 and 63 of the final hash
+//! cannot change state word 7, the only word the top-bits check reads.
 
 use std::arch::x86_64::*;
 
@@ -63,16 +65,16 @@ impl Kernel for ShaNi {
 /// Nonce-independent values, in the register layouts SHA-NI uses: a state is two vectors,
 /// ABEF (dwords F, E, B, A from low to high) and CDGH (H, G, D, C).
 struct Consts {
-    /// Block 2 after rounds 0 and 1.
-    abef2: __m128i,
-    cdgh2: __m128i,
+    /// Block 2 after rounds 0..=3 with nonce word zero: round 3 adds its message word to
+    /// both new `a` and new `e` and nothing else, so a nonce's state is this plus the
+    /// nonce word in A and E.
+    abef4: __m128i,
+    cdgh4: __m128i,
     /// Midstate, added to block 2's output.
     mid_abef: __m128i,
     mid_cdgh: __m128i,
     /// `W[0..3]` of block 2, nonce word zero.
     w0: __m128i,
-    /// `K[2] + W[2]` in dword 0 (rounds 2 and 3 take their inputs from dwords 0 and 1).
-    kw2: u32,
     /// Block 2's words 4..16 (padding and length) and `K + W` for rounds 4..16.
     w1: __m128i,
     w2: __m128i,
@@ -106,18 +108,18 @@ impl Consts {
     fn new(work: &HeaderWork) -> Self {
         let t = work.tail;
         let mut s = work.midstate;
-        round(&mut s, K[0].wrapping_add(t[0]));
-        round(&mut s, K[1].wrapping_add(t[1]));
-        let (abef2, cdgh2) = abef_cdgh(&s);
+        for (i, w) in [t[0], t[1], t[2], 0].into_iter().enumerate() {
+            round(&mut s, K[i].wrapping_add(w));
+        }
+        let (abef4, cdgh4) = abef_cdgh(&s);
         let (mid_abef, mid_cdgh) = abef_cdgh(&work.midstate);
         let (h0_abef, h0_cdgh) = abef_cdgh(&H0);
         Consts {
-            abef2,
-            cdgh2,
+            abef4,
+            cdgh4,
             mid_abef,
             mid_cdgh,
             w0: v([t[0], t[1], t[2], 0]),
-            kw2: K[2].wrapping_add(t[2]),
             w1: v([PAD, 0, 0, 0]),
             w2: v([0; 4]),
             w3: v([0, 0, 0, HEADER_BITS]),
@@ -213,20 +215,15 @@ macro_rules! groups {
 #[inline]
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 fn hash_ways<const N: usize>(c: &Consts, nonces: [u32; N]) -> [u32; N] {
-    // Header block 2 from round 2.
-    let mut abef = [c.abef2; N];
-    let mut cdgh = [c.cdgh2; N];
+    // Header block 2 from round 4: the nonce word added to A and E (dwords 3 and 1).
+    let mut abef = [c.abef4; N];
+    let mut cdgh = [c.cdgh4; N];
     let mut w = [[c.w0, c.w1, c.w2, c.w3]; N];
-    let mut kw = [c.w0; N];
     for j in 0..N {
         let nw = nonce_word(nonces[j]);
         w[j][0] = _mm_insert_epi32::<3>(c.w0, nw as i32);
-        let pair = u64::from(c.kw2) | (u64::from(K[3].wrapping_add(nw)) << 32);
-        kw[j] = _mm_cvtsi64_si128(pair as i64);
-    }
-    for j in 0..N {
-        cdgh[j] = _mm_sha256rnds2_epu32(cdgh[j], abef[j], kw[j]);
-        std::mem::swap(&mut abef[j], &mut cdgh[j]);
+        let a_e = _mm_shuffle_epi32(_mm_cvtsi64_si128((u64::from(nw) << 32) as i64), 0x44);
+        abef[j] = _mm_add_epi32(abef[j], a_e);
     }
     for kwc in c.kw_block2 {
         rounds4_const(&mut abef, &mut cdgh, kwc);
@@ -235,6 +232,7 @@ fn hash_ways<const N: usize>(c: &Consts, nonces: [u32; N]) -> [u32; N] {
 
     // Feed-forward, then the digest words become the final hash's W[0..8] (both big-endian).
     let mut f = [[c.w0, c.w1, c.f2, c.f3]; N];
+    let mut kw = [c.w0; N];
     for j in 0..N {
         let abef_s = _mm_add_epi32(abef[j], c.mid_abef);
         let cdgh_s = _mm_add_epi32(cdgh[j], c.mid_cdgh);
