@@ -174,16 +174,21 @@ macro_rules! sha_kernel {
         /// Two SHA rounds on each of the `N` states, then two more with the high half of `kw`.
         #[inline]
         #[target_feature(enable = $feature)]
-        fn rounds4<const N: usize>(abef: &mut [__m128i; N], cdgh: &mut [__m128i; N], kw: &[__m128i; N]) {
+        fn rounds4<const N: usize>(
+            abef: &mut [__m128i; N],
+            cdgh: &mut [__m128i; N],
+            kw: &[__m128i; N],
+        ) {
             for j in 0..N {
                 cdgh[j] = _mm_sha256rnds2_epu32(cdgh[j], abef[j], kw[j]);
             }
             for j in 0..N {
-                abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], _mm_shuffle_epi32(kw[j], 0x0e));
+                let high = _mm_shuffle_epi32(kw[j], 0x0e);
+                abef[j] = _mm_sha256rnds2_epu32(abef[j], cdgh[j], high);
             }
         }
 
-        /// Same `K + W` for every state, as [`kw`] gives it.
+        /// Same `K + W` for every state, as [`super::kw`] gives it.
         #[inline]
         #[target_feature(enable = $feature)]
         fn rounds4_const<const N: usize>(
@@ -245,7 +250,8 @@ macro_rules! sha_kernel {
             for j in 0..N {
                 let nw = nonce_word(nonces[j]);
                 w[j][0] = _mm_insert_epi32::<3>(c.w0, nw as i32);
-                let a_e = _mm_shuffle_epi32(_mm_cvtsi64_si128((u64::from(nw) << 32) as i64), 0x44);
+                let e = _mm_cvtsi64_si128((u64::from(nw) << 32) as i64);
+                let a_e = _mm_shuffle_epi32(e, 0x44);
                 abef[j] = _mm_add_epi32(abef[j], a_e);
             }
             for kwc in c.kw_block2 {
@@ -253,7 +259,8 @@ macro_rules! sha_kernel {
             }
             groups!(abef, cdgh, w: 4 5 6 7 8 9 10 11 12 13 14 15);
 
-            // Feed-forward, then the digest words become the final hash's W[0..8] (both big-endian).
+            // Feed-forward, then the digest words become the final hash's W[0..8] (both
+            // big-endian).
             let mut f = [[c.w0, c.w1, c.f2, c.f3]; N];
             let mut kw = [c.w0; N];
             for j in 0..N {
@@ -275,8 +282,8 @@ macro_rules! sha_kernel {
             for kwc in c.kw_final {
                 rounds4_const(&mut abef, &mut cdgh, kwc);
             }
-            // Rounds 16..=61: after rounds 60 and 61, ABEF's F is e after round 60, which rounds 61,
-            // 62 and 63 only shift into H; the final state word 7 is H0[7] plus it.
+            // Rounds 16..=61: after rounds 60 and 61, ABEF's F is e after round 60, which
+            // rounds 61, 62 and 63 only shift into H; the final state word 7 is H0[7] plus it.
             groups!(abef, cdgh, f: 4 5 6 7 8 9 10 11 12 13 14);
             let k = k4(60);
             std::array::from_fn(|j| {
