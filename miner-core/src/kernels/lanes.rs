@@ -56,7 +56,8 @@ macro_rules! rnd8 {
 }
 
 /// Generates `Consts`, `Mid`, `scan_lanes`, `scan_versions_lanes` and `scan_lanes_multi` for
-/// the vector primitives in scope, every function compiled with `#[target_feature(enable = $feature)]`.
+/// the vector primitives in scope, every function compiled with
+/// `#[target_feature(enable = $feature)]`.
 macro_rules! lane_kernel {
     ($feature:literal) => {
         use super::lanes::{rnd, rnd_e, rnd8};
